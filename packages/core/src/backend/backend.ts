@@ -1,0 +1,122 @@
+import { tf } from "../tf.ts";
+
+/** Names of the tfjs backends cnnlens supports. */
+export type BackendName = "webgpu" | "wasm" | "cpu";
+/** A backend choice: a name, or `auto` for the fastest that works here. */
+export type BackendChoice = BackendName | "auto";
+
+/** What {@linkcode useBackend} chose and why. */
+export interface BackendInfo {
+  /** The backend now active. */
+  name: BackendName;
+  /** Human-readable description (for WebGPU, the adapter). */
+  description: string;
+  /** Why this backend was chosen (e.g. "auto: WebGPU adapter is a software fallback (llvmpipe)"). */
+  reason: string;
+}
+
+/** Raised when an explicitly requested backend cannot be initialised. */
+export class BackendUnavailableError extends Error {
+  override name = "BackendUnavailableError";
+}
+
+interface AdapterProbe {
+  ok: boolean;
+  fallback: boolean;
+  description: string;
+}
+
+async function probeWebGpu(): Promise<AdapterProbe> {
+  // deno-lint-ignore no-explicit-any
+  const gpu = (globalThis.navigator as any)?.gpu;
+  if (!gpu) return { ok: false, fallback: false, description: "navigator.gpu is not available" };
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { ok: false, fallback: false, description: "no WebGPU adapter" };
+    const info = adapter.info ?? {};
+    const fallback = Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter);
+    const description = [info.vendor, info.architecture, info.description].filter((s: string) =>
+      s
+    ).join(" ") ||
+      "WebGPU adapter";
+    return { ok: true, fallback, description };
+  } catch (e) {
+    return { ok: false, fallback: false, description: `requestAdapter failed: ${(e as Error).message}` };
+  }
+}
+
+async function trySet(name: BackendName): Promise<boolean> {
+  try {
+    const ok = await tf.setBackend(name);
+    if (!ok) return false;
+    await tf.ready();
+    // A tiny op proves the backend really executes.
+    const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)));
+    const v = (await probe.data())[0];
+    probe.dispose();
+    return v === 2;
+  } catch {
+    return false;
+  }
+}
+
+let current: BackendInfo | undefined;
+
+/**
+ * Activate a tfjs backend. `auto` picks a real (non-fallback) WebGPU adapter, else wasm, else cpu.
+ * An explicit choice is honoured or fails with {@linkcode BackendUnavailableError}.
+ *
+ * @param choice The backend to use.
+ * @default choice "auto"
+ * @returns What was chosen.
+ * @example
+ * ```ts
+ * import { useBackend } from "@cnnlens/core";
+ * const info = await useBackend("cpu");
+ * if (info.name !== "cpu") throw new Error("expected cpu");
+ * ```
+ */
+export async function useBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
+  if (choice === "auto") {
+    const gpu = await probeWebGpu();
+    if (gpu.ok && !gpu.fallback && await trySet("webgpu")) {
+      current = { name: "webgpu", description: gpu.description, reason: "auto: hardware WebGPU adapter" };
+      return current;
+    }
+    const why = gpu.ok ? `WebGPU adapter is a software fallback (${gpu.description})` : gpu.description;
+    if (await trySet("wasm")) {
+      current = { name: "wasm", description: "WebAssembly", reason: `auto: ${why}; using wasm` };
+      return current;
+    }
+    await trySet("cpu");
+    current = {
+      name: "cpu",
+      description: "plain JavaScript",
+      reason: `auto: ${why}; wasm failed; using cpu`,
+    };
+    return current;
+  }
+  if (!["webgpu", "wasm", "cpu"].includes(choice)) {
+    throw new TypeError(`Unknown backend '${choice}': use one of auto, webgpu, wasm, cpu`);
+  }
+  let description = choice === "wasm" ? "WebAssembly" : "plain JavaScript";
+  if (choice === "webgpu") {
+    const gpu = await probeWebGpu();
+    if (!gpu.ok) throw new BackendUnavailableError(`Cannot use backend 'webgpu': ${gpu.description}`);
+    description = gpu.description + (gpu.fallback ? " (software fallback adapter)" : "");
+  }
+  if (!(await trySet(choice))) {
+    throw new BackendUnavailableError(`Cannot use backend '${choice}': tfjs failed to initialise it`);
+  }
+  current = { name: choice, description, reason: "requested" };
+  return current;
+}
+
+/**
+ * The active backend (initialising `auto` on first use).
+ * @returns The active backend's info.
+ */
+export async function activeBackend(): Promise<BackendInfo> {
+  if (current && tf.getBackend() === current.name) return current;
+  return await useBackend("auto");
+}

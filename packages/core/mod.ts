@@ -26,6 +26,9 @@ export * from "./src/models/resnet.ts";
 export * from "./src/models/vgg.ts";
 export * from "./src/models/conv4.ts";
 export { tinyNet } from "./src/_testing/tiny.ts";
+export * from "./src/io/mod.ts";
+export * from "./src/import/onnx/onnx_proto.ts";
+export { runOrt, withExtraOutputs } from "./src/import/onnx/ort_runner.ts";
 export * from "./src/graph/weights.ts";
 
 import { useBackend as _useBackend } from "./src/backend/backend.ts";

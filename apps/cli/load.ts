@@ -1,4 +1,5 @@
-import { type BackendChoice, type BackendInfo, type Graph, useBackend } from "@cnnlens/core";
+import { type BackendChoice, type BackendInfo, type Graph, importOnnx, useBackend } from "@cnnlens/core";
+import { dirname } from "node:path";
 import { buildZoo } from "./zoo.ts";
 import { UsageError } from "./errors.ts";
 
@@ -40,10 +41,20 @@ export async function loadModel(spec: string, backend = "auto"): Promise<LoadedM
       backend: info,
     };
   }
+  let bytes: Uint8Array;
   try {
-    await Deno.stat(spec);
+    bytes = await Deno.readFile(spec);
   } catch {
     throw new UsageError(`Cannot read model '${spec}': no such file`);
   }
-  throw new UsageError(`Cannot load model '${spec}': use zoo:NAME, a .onnx file or a model.json`);
+  if (spec.endsWith(".json")) {
+    throw new UsageError(`Cannot load model '${spec}': TensorFlow.js model.json import is not available yet`);
+  }
+  try {
+    const graph = importOnnx(bytes, { externalDataDir: dirname(spec) });
+    const [, h, w] = graph.node(graph.input).shape;
+    return { graph, size: [h, w], mean: IMAGENET_MEAN, std: IMAGENET_STD, source: spec, backend: info };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

@@ -7,6 +7,7 @@ import { UsageError } from "./errors.ts";
 import * as models from "./commands/models.ts";
 import * as layers from "./commands/layers.ts";
 import * as demo from "./commands/demo.ts";
+import * as predict from "./commands/predict.ts";
 
 interface Command {
   summary: string;
@@ -15,7 +16,7 @@ interface Command {
 }
 
 /** Every command, by name. */
-export const commands: Record<string, Command> = { demo, models, layers };
+export const commands: Record<string, Command> = { demo, models, layers, predict };
 
 /** Top-level help text. */
 export function usage(): string {

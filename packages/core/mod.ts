@@ -34,3 +34,4 @@ export * from "./src/graph/weights.ts";
 import { useBackend as _useBackend } from "./src/backend/backend.ts";
 import { tf as _tf } from "./src/tf.ts";
 if (!_tf.engine().backendName) await _useBackend("auto");
+export * from "./src/import/onnx/onnx_to_graph.ts";

@@ -35,3 +35,4 @@ import { useBackend as _useBackend } from "./src/backend/backend.ts";
 import { tf as _tf } from "./src/tf.ts";
 if (!_tf.engine().backendName) await _useBackend("auto");
 export * from "./src/import/onnx/onnx_to_graph.ts";
+export * from "./src/import/tfjs/mod.ts";

@@ -36,3 +36,4 @@ import { tf as _tf } from "./src/tf.ts";
 if (!_tf.engine().backendName) await _useBackend("auto");
 export * from "./src/import/onnx/onnx_to_graph.ts";
 export * from "./src/import/tfjs/mod.ts";
+export * from "./src/import/faceapi/mod.ts";

@@ -120,3 +120,32 @@ export async function activeBackend(): Promise<BackendInfo> {
   if (current && tf.getBackend() === current.name) return current;
   return await useBackend("auto");
 }
+
+/** Kernels a graph's gradients need per op, beyond the forward kernels (tfjs kernel names). */
+function gradientKernels(node: { op: string; attrs: { group?: number }; params: Record<string, { shape: number[] }> }): string[] {
+  if (node.op === "conv2d") {
+    const g = node.attrs.group ?? 1;
+    const depthwise = g > 1 && node.params.weight?.shape[2] === g;
+    return depthwise ? ["DepthwiseConv2dNativeBackpropInput"] : ["Conv2DBackpropInput"];
+  }
+  if (node.op === "maxpool") return ["MaxPoolGrad"];
+  if (node.op === "avgpool") return ["AvgPoolGrad"];
+  return [];
+}
+
+/**
+ * The tfjs kernels a graph needs (for gradients, if asked) that the given backend does not implement.
+ * @param nodes The graph's nodes.
+ * @param backend Backend name. @default the active backend
+ * @param gradientsToo Include the kernels gradient computations use.
+ * @returns Missing kernel names (empty when the backend can run everything).
+ */
+export function missingKernels(
+  nodes: { op: string; attrs: { group?: number }; params: Record<string, { shape: number[] }> }[],
+  backend: string = tf.getBackend(),
+  gradientsToo = true,
+): string[] {
+  const need = new Set<string>();
+  if (gradientsToo) for (const n of nodes) for (const k of gradientKernels(n)) need.add(k);
+  return [...need].filter((k) => !tf.getKernel(k, backend));
+}

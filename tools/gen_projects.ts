@@ -10,12 +10,19 @@ export interface Member {
   deps: string[];
   hasBench: boolean;
   hasBuild: boolean;
+  /** A build.ts script (e.g. the dashboard's island bundle) replaces the API-docs build. */
+  buildScript?: boolean;
+  /** The tests drive a browser: install Chromium first. */
+  browser?: boolean;
 }
 
 /** The project.json an Nx project gets for a workspace member. */
 export function projectJson(m: Member): string {
   const targets: Record<string, unknown> = {
-    test: { command: `deno test -A --doc --quiet ${m.root}`, options: { cwd: "{workspaceRoot}" } },
+    test: {
+      command: `${m.browser ? "bash tools/ensure_chromium.sh && " : ""}deno test -A --doc --quiet ${m.root}`,
+      options: { cwd: "{workspaceRoot}" },
+    },
     lint: { command: `deno lint ${m.root}`, options: { cwd: "{workspaceRoot}" } },
     fmt: { command: `deno fmt --check ${m.root}`, options: { cwd: "{workspaceRoot}" } },
     check: { command: `deno check ${m.root}`, options: { cwd: "{workspaceRoot}" } },
@@ -26,7 +33,9 @@ export function projectJson(m: Member): string {
       options: { cwd: "{workspaceRoot}" },
     };
   }
-  if (m.hasBuild) {
+  if (m.buildScript) {
+    targets.build = { command: `deno run -A ${m.root}/build.ts`, options: { cwd: "{workspaceRoot}" } };
+  } else if (m.hasBuild) {
     targets.build = {
       command: `deno doc --html --name=@cnnlens/${m.name} --output=dist/docs/${m.name} ${m.root}/mod.ts`,
       options: { cwd: "{workspaceRoot}" },
@@ -71,7 +80,22 @@ export function members(root = "."): Member[] {
     try {
       hasBuild = Deno.statSync(`${root}/${dir}/mod.ts`).isFile;
     } catch { /* no mod.ts */ }
-    return { root: dir, name, deps: [...deps].sort(), hasBench, hasBuild };
+    const exists = (p: string) => {
+      try {
+        return Deno.statSync(`${root}/${dir}/${p}`).isFile;
+      } catch {
+        return false;
+      }
+    };
+    return {
+      root: dir,
+      name,
+      deps: [...deps].sort(),
+      hasBench,
+      hasBuild,
+      buildScript: exists("build.ts"),
+      browser: exists("e2e_test.ts"),
+    };
   });
 }
 

@@ -10,6 +10,8 @@ export interface LoadedInput {
   /** The image shown under overlays (the resized input, or a view of a .npy tensor). */
   display: RgbImage;
   source: string;
+  /** The original picture's size (before resizing to the model). */
+  original: { width: number; height: number };
 }
 
 /**
@@ -45,7 +47,12 @@ export async function loadInput(path: string, model: LoadedModel): Promise<Loade
     const tensor = tf.tidy(() =>
       tf.transpose(tf.tensor4d(data, shape as [number, number, number, number]), [0, 2, 3, 1])
     );
-    return { tensor, display: npyDisplay(data, shape[1], shape[2], shape[3]), source: path };
+    return {
+      tensor,
+      display: displaySize(npyDisplay(data, shape[1], shape[2], shape[3])),
+      source: path,
+      original: { width: shape[3], height: shape[2] },
+    };
   }
   let img: RgbImage;
   try {
@@ -54,8 +61,10 @@ export async function loadInput(path: string, model: LoadedModel): Promise<Loade
     throw new UsageError((e as Error).message);
   }
   const [h, w] = model.size;
-  const td = imageToTensorData(img, { size: [h, w], mean: model.mean, std: model.std, layout: "hwc" });
-  const tensor = tf.tensor4d(td.data, [1, h, w, 3]);
+  const data = model.preprocess
+    ? model.preprocess(img)
+    : imageToTensorData(img, { size: [h, w], mean: model.mean, std: model.std, layout: "hwc" }).data;
+  const tensor = tf.tensor4d(data, [1, h, w, 3]);
   const display = imageToTensorData(img, {
     size: [h, w],
     mean: [0, 0, 0],
@@ -70,7 +79,24 @@ export async function loadInput(path: string, model: LoadedModel): Promise<Loade
       data: Uint8Array.from(display.data, (v) => Math.max(0, Math.min(255, Math.round(v)))),
     },
     source: path,
+    original: { width: img.width, height: img.height },
   };
+}
+
+/** Enlarge small pictures by an integer factor (nearest neighbour) so overlays and labels stay readable. */
+export function displaySize(img: RgbImage, min = 224): RgbImage {
+  const f = Math.ceil(min / Math.min(img.width, img.height));
+  if (f <= 1) return img;
+  const w = img.width * f;
+  const h = img.height * f;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = (Math.floor(y / f) * img.width + Math.floor(x / f)) * 3;
+      out.set(img.data.subarray(s, s + 3), (y * w + x) * 3);
+    }
+  }
+  return { width: w, height: h, data: out };
 }
 
 function npyDisplay(chw: Float32Array, c: number, h: number, w: number): RgbImage {

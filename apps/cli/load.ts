@@ -1,4 +1,13 @@
-import { type BackendChoice, type BackendInfo, type Graph, importOnnx, useBackend } from "@cnnlens/core";
+import {
+  type BackendChoice,
+  type BackendInfo,
+  type Graph,
+  importOnnx,
+  importTfjsModel,
+  missingKernels,
+  type RgbImage,
+  useBackend,
+} from "@cnnlens/core";
 import { dirname } from "node:path";
 import { buildZoo } from "./zoo.ts";
 import { UsageError } from "./errors.ts";
@@ -13,6 +22,8 @@ export interface LoadedModel {
   labels?: string[];
   source: string;
   backend: BackendInfo;
+  /** Exact input preparation for models that need their own (face-api), NHWC [1, H, W, 3]. */
+  preprocess?: (img: RgbImage) => Float32Array;
 }
 
 const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
@@ -28,15 +39,29 @@ export async function loadModel(spec: string, backend = "auto"): Promise<LoadedM
   if (!["auto", "webgpu", "wasm", "cpu"].includes(backend)) {
     throw new UsageError(`Unknown backend '${backend}': use auto, webgpu, wasm or cpu`);
   }
-  const info = await useBackend(backend as BackendChoice);
+  let info = await useBackend(backend as BackendChoice);
+  const fallback = async (graph: Graph) => {
+    // A backend without a kernel the methods need (e.g. tfjs-wasm has no depthwise-conv gradient): say so
+    // and move to cpu, never silently.
+    const missing = missingKernels(graph.nodes);
+    if (missing.length && info.name !== "cpu") {
+      const was = info.name;
+      info = await useBackend("cpu");
+      info = { ...info, reason: `${was} lacks ${missing.join(", ")}; using cpu` };
+      console.error(`cnnlens: backend ${was} lacks ${missing.join(", ")} (needed for gradients); using cpu`);
+    }
+  };
   if (spec.startsWith("zoo:")) {
-    const z = buildZoo(spec.slice(4));
+    const z = await buildZoo(spec.slice(4));
     if (!z) throw new UsageError(`Unknown model '${spec}': run 'cnnlens models' for the zoo`);
+    await fallback(z.graph);
     return {
       graph: z.graph,
       size: z.entry.size,
-      mean: IMAGENET_MEAN,
-      std: IMAGENET_STD,
+      mean: z.entry.mean ?? IMAGENET_MEAN,
+      std: z.entry.std ?? IMAGENET_STD,
+      labels: z.entry.labels ? [...z.entry.labels] : undefined,
+      preprocess: z.entry.preprocess,
       source: spec,
       backend: info,
     };
@@ -48,10 +73,18 @@ export async function loadModel(spec: string, backend = "auto"): Promise<LoadedM
     throw new UsageError(`Cannot read model '${spec}': no such file`);
   }
   if (spec.endsWith(".json")) {
-    throw new UsageError(`Cannot load model '${spec}': TensorFlow.js model.json import is not available yet`);
+    try {
+      const graph = await importTfjsModel(spec);
+      await fallback(graph);
+      const [, h, w] = graph.node(graph.input).shape;
+      return { graph, size: [h, w], mean: IMAGENET_MEAN, std: IMAGENET_STD, source: spec, backend: info };
+    } catch (e) {
+      throw new UsageError((e as Error).message.split("\n")[0]);
+    }
   }
   try {
     const graph = importOnnx(bytes, { externalDataDir: dirname(spec) });
+    await fallback(graph);
     const [, h, w] = graph.node(graph.input).shape;
     return { graph, size: [h, w], mean: IMAGENET_MEAN, std: IMAGENET_STD, source: spec, backend: info };
   } catch (e) {

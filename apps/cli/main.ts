@@ -8,6 +8,9 @@ import * as models from "./commands/models.ts";
 import * as layers from "./commands/layers.ts";
 import * as demo from "./commands/demo.ts";
 import * as predict from "./commands/predict.ts";
+import * as explain from "./commands/explain.ts";
+import * as serve from "./commands/serve.ts";
+import * as evalCmd from "./commands/eval.ts";
 
 interface Command {
   summary: string;
@@ -16,7 +19,15 @@ interface Command {
 }
 
 /** Every command, by name. */
-export const commands: Record<string, Command> = { demo, models, layers, predict };
+export const commands: Record<string, Command> = {
+  demo,
+  models,
+  layers,
+  predict,
+  explain,
+  eval: evalCmd,
+  serve,
+};
 
 /** Top-level help text. */
 export function usage(): string {

@@ -1,18 +1,6 @@
 import assert from "node:assert/strict";
 
-const root = new URL("../../", import.meta.url).pathname;
-
-/** Run the CLI as a subprocess, as users do. */
-export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${root}apps/cli/main.ts`, ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { cli, root } from "./_testing.ts";
 
 Deno.test("cnnlens --help lists the commands and exits 0", async () => {
   const r = await cli("--help");
@@ -84,7 +72,10 @@ Deno.test("cnnlens predict: missing input, wrong tensor shape and a non-ONNX mod
       ["predict", "--model", model, "--input", `${fixtures}mobilenetv2_025_input.npy`],
       /does not match the model input/,
     ],
-    [["predict", "--model", `${fixtures}resnet_basic_nodes.json`, "--input", "x.npy"], /Cannot load model/],
+    [
+      ["predict", "--model", `${fixtures}resnet_basic_nodes.json`, "--input", "x.npy"],
+      /Cannot (load|import) (model|TensorFlow.js model)/,
+    ],
     [["predict", "--model", `${fixtures}se_block_input.npy`, "--input", "x.npy"], /Cannot parse ONNX model/],
   ];
   for (const [args, re] of cases) {

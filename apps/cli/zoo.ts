@@ -1,4 +1,13 @@
-import { conv4, type Graph, resnet18, resnet50, vgg16 } from "@cnnlens/core";
+import {
+  conv4,
+  FACEAPI_ZOO,
+  faceapiPreprocess,
+  type Graph,
+  resnet18,
+  resnet50,
+  type RgbImage,
+  vgg16,
+} from "@cnnlens/core";
 
 /** A model the CLI can load by `zoo:NAME`. */
 export interface ZooEntry {
@@ -6,10 +15,17 @@ export interface ZooEntry {
   description: string;
   /** Input size [H, W]. */
   size: [number, number];
+  /** Class names, for classifiers that have them. */
+  labels?: readonly string[];
+  /** Normalisation of [0, 1] pixels. @default ImageNet */
+  mean?: [number, number, number];
+  std?: [number, number, number];
+  /** Exact input preparation (e.g. face-api's pad-to-square), NHWC [1, H, W, 3]; else resize + normalise. */
+  preprocess?: (img: RgbImage) => Float32Array;
 }
 
 interface ZooImpl extends ZooEntry {
-  build: () => Graph;
+  build: () => Graph | Promise<Graph>;
 }
 
 const zoo: ZooImpl[] = [
@@ -37,6 +53,16 @@ const zoo: ZooImpl[] = [
     size: [84, 84],
     build: () => conv4(),
   },
+  ...FACEAPI_ZOO.map((z): ZooImpl => ({
+    name: z.name,
+    description: z.description,
+    size: z.size,
+    labels: z.labels,
+    mean: z.preprocessing.mean as [number, number, number],
+    std: z.preprocessing.std as [number, number, number],
+    preprocess: (img) => faceapiPreprocess(img, z.size[0]),
+    build: () => z.load(),
+  })),
 ];
 
 /** The zoo's entries (without builders). */
@@ -49,7 +75,7 @@ export function zooEntries(): ZooEntry[] {
  * @param name Name without the `zoo:` prefix.
  * @returns The graph and its entry, or undefined.
  */
-export function buildZoo(name: string): { graph: Graph; entry: ZooEntry } | undefined {
+export async function buildZoo(name: string): Promise<{ graph: Graph; entry: ZooEntry } | undefined> {
   const z = zoo.find((e) => e.name === name);
-  return z ? { graph: z.build(), entry: z } : undefined;
+  return z ? { graph: await z.build(), entry: z } : undefined;
 }

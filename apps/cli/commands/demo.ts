@@ -1,40 +1,118 @@
-import { classLogit, gradients, resnet18, tf } from "@cnnlens/core";
+import { join } from "node:path";
 import { parse } from "../args.ts";
 import { loadModel } from "../load.ts";
+import { loadInput } from "../input.ts";
+import { resolveDecision } from "../decision.ts";
+import { methodIds, methods } from "../methods/registry.ts";
+import type { Figure } from "../methods/adapter.ts";
+import { htmlReport, type ReportSection } from "../report.ts";
+import { OutputDir } from "../output.ts";
+import { demoSetup } from "../demo_setup.ts";
 
 export const summary = "run the embedded demo: a shipped model and image, every method, an HTML report";
 export const help = `cnnlens demo — ${summary}
 
+Runs every method on the models and photos that ship with cnnlens (face-api's face expression
+classifier and face recognition network on its sample photos) and writes one self-contained HTML report
+(images inline), then prints where it is.
+
 Usage:
-  cnnlens demo [--backend auto|webgpu|wasm|cpu]
+  cnnlens demo [--out DIR] [--backend auto|webgpu|wasm|cpu] [--methods id,id,…]
 
 Examples:
   cnnlens demo
-  cnnlens demo --backend cpu
+  cnnlens demo --out demo-report --methods naflow,gap,gradcam
 `;
+
+const BASELINES = new Set([
+  "cam",
+  "gradcam",
+  "gradcam++",
+  "xgradcam",
+  "layercam",
+  "hirescam",
+  "scorecam",
+  "ablationcam",
+  "eigencam",
+  "fullgrad",
+  "random",
+]);
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
+    out: { type: "string", default: "cnnlens-out/demo" },
     backend: { type: "string", default: "auto" },
+    methods: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
-  const m = await loadModel("zoo:conv4", values.backend);
-  console.log(`backend: ${m.backend.name} (${m.backend.reason})`);
-  m.graph.dispose();
-  const net = resnet18({ classes: 10, size: [64, 64] });
-  const x = tf.randomNormal([1, 64, 64, 3], 0, 1, "float32", 0);
-  const layer = net.lastSpatialNode().name;
+  const wanted = values.methods ? values.methods.split(",") : methodIds();
+  const setup = await demoSetup(values.out);
+  const sections: ReportSection[] = [];
   const t0 = performance.now();
-  const r = gradients(net, x, classLogit(3), [layer]);
-  const g = await r.grads.get(layer)!.data();
-  const ms = performance.now() - t0;
-  const weights = new Float32Array(512);
-  for (let i = 0; i < g.length; i++) weights[i % 512] += g[i] / 4;
-  const top = [...weights.keys()].sort((a, b) => weights[b] - weights[a]).slice(0, 5);
-  console.log(`resnet18 (random weights, 64×64): ∂ logit 3 / ∂ ${layer} in ${ms.toFixed(0)} ms`);
-  console.log(`channels with the largest mean gradient (Grad-CAM weights): ${top.join(", ")}`);
-  r.dispose();
-  x.dispose();
-  net.dispose();
+  for (const task of setup.tasks) {
+    const model = await loadModel(task.model, values.backend);
+    const input = await loadInput(task.input, model);
+    const refs = [];
+    for (const r of task.references ?? []) refs.push(await loadInput(r, model));
+    const decision = await resolveDecision(model, input, {}, refs);
+    const baselines: ReportSection = { title: `${task.title} — CAM baselines side by side`, figures: [] };
+    try {
+      for (const id of task.methods.filter((m) => wanted.includes(m) && methods[m])) {
+        const s = performance.now();
+        let run;
+        try {
+          run = await methods[id].explain({
+            model,
+            input,
+            decision,
+            layers: [],
+            references: refs,
+            options: {},
+          });
+        } catch (e) {
+          // A method that does not apply to this model (e.g. CAM without a GAP + FC head) is reported, not fatal.
+          const why = (e as Error).message.split("\n")[0];
+          console.log(`${task.title}: ${id} skipped: ${why}`);
+          sections.push({ title: `${task.title} — ${id}: not applicable`, subtitle: why, figures: [] });
+          continue;
+        }
+        const figures: Figure[] = run.figures();
+        run.dispose?.();
+        const ms = performance.now() - s;
+        console.log(`${task.title}: ${id} (${ms.toFixed(0)} ms)`);
+        if (BASELINES.has(id)) {
+          baselines.subtitle = describe(decision.info);
+          baselines.figures.push(
+            ...figures.map((f) => ({ ...f, title: `${f.title} (${ms.toFixed(0)} ms)` })),
+          );
+          continue;
+        }
+        sections.push({
+          title: `${task.title} — ${id}`,
+          subtitle: `${methods[id].summary} · ${describe(decision.info)} · ${
+            ms.toFixed(0)
+          } ms on ${model.backend.name}`,
+          figures,
+        });
+      }
+      if (baselines.figures.length) sections.push(baselines);
+    } finally {
+      decision.dispose();
+      input.tensor.dispose();
+      for (const r of refs) r.tensor.dispose();
+      model.graph.dispose();
+    }
+  }
+  const out = await OutputDir.open(values.out);
+  const html = htmlReport(`cnnlens demo (${((performance.now() - t0) / 1000).toFixed(1)} s)`, sections);
+  await out.bytes("report.html", new TextEncoder().encode(html));
+  console.log(`report: ${join(out.dir, "report.html")}`);
   return 0;
+}
+
+function describe(info: Record<string, unknown>): string {
+  if (info.kind === "similarity") return `cosine similarity ${(info.score as number).toFixed(3)}`;
+  return `class ${info.class}${info.label ? ` (${info.label})` : ""}, logit ${
+    (info.score as number).toFixed(3)
+  }`;
 }

@@ -122,7 +122,9 @@ export async function activeBackend(): Promise<BackendInfo> {
 }
 
 /** Kernels a graph's gradients need per op, beyond the forward kernels (tfjs kernel names). */
-function gradientKernels(node: { op: string; attrs: { group?: number }; params: Record<string, { shape: number[] }> }): string[] {
+function gradientKernels(
+  node: { op: string; attrs: { group?: number }; params: Record<string, { shape: number[] }> },
+): string[] {
   if (node.op === "conv2d") {
     const g = node.attrs.group ?? 1;
     const depthwise = g > 1 && node.params.weight?.shape[2] === g;
@@ -146,6 +148,6 @@ export function missingKernels(
   gradientsToo = true,
 ): string[] {
   const need = new Set<string>();
-  if (gradientsToo) for (const n of nodes) for (const k of gradientKernels(n)) need.add(k);
+  if (gradientsToo) { for (const n of nodes) for (const k of gradientKernels(n)) need.add(k); }
   return [...need].filter((k) => !tf.getKernel(k, backend));
 }

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { startServer } from "./server.ts";
+import { LIMITS } from "./routes/api.ts";
+
+async function withServer(fn: (url: string) => Promise<void>) {
+  const s = await startServer({ port: 0 });
+  try {
+    await fn(s.url);
+  } finally {
+    await s.shutdown();
+  }
+}
+
+Deno.test({
+  name: "server: health, page, catalog; bad requests are clear 4xx and the server keeps serving",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withServer(async (url) => {
+      const h = await fetch(`${url}/api/health`);
+      assert.equal(h.status, 200);
+      assert.deepEqual(await h.json(), { ok: true });
+      const page = await fetch(`${url}/`);
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.match(html, /<select name="model"/);
+      assert.match(html, /\/static\/app\.js/);
+      const js = await fetch(`${url}/static/app.js`);
+      assert.equal(js.status, 200);
+      assert.match(js.headers.get("content-type")!, /javascript/);
+      await js.body?.cancel();
+      const cat = await (await fetch(`${url}/api/catalog`)).json();
+      assert.ok(cat.models.some((m: { id: string }) => m.id.startsWith("zoo:")));
+
+      const cases: [string, RequestInit, number, RegExp][] = [
+        [
+          "/api/upload?kind=image",
+          { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" },
+          415,
+          /Unsupported image type 'text\/plain'/,
+        ],
+        [
+          "/api/upload?kind=image",
+          { method: "POST", headers: { "content-type": "image/png" }, body: "not a png" },
+          400,
+          /Cannot decode image/,
+        ],
+        [
+          "/api/upload?kind=image",
+          {
+            method: "POST",
+            headers: { "content-type": "image/png" },
+            body: new Uint8Array(LIMITS.image + 1),
+          },
+          413,
+          /Upload too large/,
+        ],
+        [
+          "/api/upload?kind=model",
+          { method: "POST", headers: { "content-type": "application/octet-stream" }, body: "garbage!" },
+          400,
+          /Cannot parse ONNX model/,
+        ],
+        ["/api/jobs", { method: "POST", body: "{not json" }, 400, /not valid JSON/],
+        [
+          "/api/jobs",
+          { method: "POST", body: JSON.stringify({ model: "zoo:nope", image: "x" }) },
+          400,
+          /Unknown model 'zoo:nope'/,
+        ],
+        [
+          "/api/jobs",
+          { method: "POST", body: JSON.stringify({ model: "zoo:conv4", image: "../../etc/passwd" }) },
+          400,
+          /Unknown image/,
+        ],
+        ["/api/jobs/j999", { method: "GET" }, 404, /No job 'j999'/],
+        ["/static/..%2Fserver.ts", { method: "GET" }, 404, /Not found|No static file/],
+      ];
+      for (const [path, init, status, re] of cases) {
+        const r = await fetch(`${url}${path}`, init);
+        assert.equal(r.status, status, path);
+        const body = await r.json();
+        assert.match(body.error, re, path);
+      }
+      // Concurrent requests are all answered.
+      const many = await Promise.all(
+        Array.from({ length: 20 }, () => fetch(`${url}/api/health`).then((r) => r.status)),
+      );
+      assert.deepEqual(many, Array(20).fill(200));
+      assert.equal((await fetch(`${url}/api/health`)).status, 200);
+    }),
+});
+
+Deno.test({
+  name:
+    "server: a job runs off the main thread, reports progress, and can be cancelled while the server keeps serving",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withServer(async (url) => {
+      const cat = await (await fetch(`${url}/api/catalog`)).json();
+      const image = cat.images[0].id;
+      const post = (body: unknown) =>
+        fetch(`${url}/api/jobs`, { method: "POST", body: JSON.stringify(body) }).then((r) => r.json());
+      // A long job (ResNet-50 at 224×224, Score-CAM) and a short one queued behind it.
+      const long = await post({ model: "zoo:resnet50", image, method: "scorecam" });
+      const short = await post({ model: "fixture:resnet_basic_fused_op17.onnx", image, method: "gradcam" });
+      const t0 = performance.now();
+      assert.equal((await fetch(`${url}/api/health`)).status, 200);
+      assert.ok(performance.now() - t0 < 2000, "health answers while a job runs");
+      const cancelled = await (await fetch(`${url}/api/jobs/${long.id}`, { method: "DELETE" })).json();
+      assert.equal(cancelled.status, "cancelled");
+      let done;
+      for (let i = 0; i < 60; i++) {
+        done = await (await fetch(`${url}/api/jobs/${short.id}?wait=2000`)).json();
+        if (done.status === "done" || done.status === "failed") break;
+      }
+      assert.equal(done.status, "done", JSON.stringify(done.error));
+      assert.match(done.result.figures[0].image, /^data:image\/png;base64,/);
+      assert.equal(done.result.decision.kind, "class");
+    }),
+});

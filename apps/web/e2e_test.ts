@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { startServer } from "./server.ts";
+import { spawnServer } from "./_testing.ts";
 
 const artifacts = Deno.env.get("CNNLENS_ARTIFACTS") ?? await Deno.makeTempDir({ prefix: "cnnlens-e2e-" });
 await Deno.mkdir(artifacts, { recursive: true });
@@ -27,7 +27,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const server = await startServer({ port: 0 });
+    const server = await spawnServer();
     const browser = await chromium.launch({
       executablePath: exe,
       headless: true,
@@ -108,7 +108,7 @@ Deno.test({
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
-      await server.shutdown();
+      await server.close();
     }
   },
 });

@@ -12,7 +12,7 @@
  * @param bytes File contents.
  * @returns A promise that resolves once the file is in place.
  * @example
- * ```ts
+ * ```ts ignore
  * await writeFileAtomic("out/map.npy", new Uint8Array([1, 2, 3]));
  * ```
  */

@@ -94,7 +94,8 @@ export const colormaps: Readonly<Record<ColormapName, Uint8Array>> = Object.free
  * @returns `true` if `name` is a key of {@link colormaps}.
  * @example
  * ```ts
- * if (!isColormapName(flag)) throw new TypeError(`unknown colormap ${flag}`);
+ * import { isColormapName } from "@cnnlens/core";
+ * if (!isColormapName("turbo") || isColormapName("rainbow")) throw new Error("turbo only");
  * ```
  */
 export function isColormapName(name: string): name is ColormapName {

@@ -104,7 +104,7 @@ export function createImage(
  * @throws {RangeError} If the data is truncated.
  * @throws {TypeError} If `bytes` is not a Uint8Array, or for an interlaced PNG with sub-byte samples.
  * @example
- * ```ts
+ * ```ts ignore
  * const img = decodeImage(await Deno.readFile("cat.jpg"), "cat.jpg");
  * console.log(img.width, img.height);
  * ```
@@ -152,7 +152,7 @@ export function encodePng(img: RgbImage | RgbaImage): Uint8Array {
  * @returns The decoded RGB image.
  * @throws Whatever {@link decodeImage} throws, with `path` in the message; file-system errors as-is.
  * @example
- * ```ts
+ * ```ts ignore
  * const img = await readImage("samples/dog.png");
  * ```
  */
@@ -168,7 +168,10 @@ export async function readImage(path: string): Promise<RgbImage> {
  * @returns A promise that resolves once the file is in place.
  * @example
  * ```ts
- * await writePng("out/overlay.png", img);
+ * import { createImage, readImage, writePng } from "@cnnlens/core";
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * await writePng(path, createImage(4, 3, [10, 20, 30]));
+ * if ((await readImage(path)).data[2] !== 30) throw new Error("round trip");
  * ```
  */
 export async function writePng(path: string, img: RgbImage | RgbaImage): Promise<void> {
@@ -265,7 +268,10 @@ export function resizeBilinear(
  * @throws {RangeError} If `size`, `mean` or `std` is invalid.
  * @example
  * ```ts
- * const { data, shape } = imageToTensorData(img, { size: [224, 224] }); // shape [3, 224, 224]
+ * import { createImage, imageToTensorData } from "@cnnlens/core";
+ * const img = createImage(100, 80, [124, 116, 104]);
+ * const { data, shape } = imageToTensorData(img, { size: [224, 224] });
+ * if (shape.join() !== "3,224,224" || Math.abs(data[0]) > 0.01) throw new Error("≈ ImageNet mean → 0");
  * ```
  */
 export function imageToTensorData(img: RgbImage, options: TensorDataOptions = {}): TensorData {

@@ -4,7 +4,7 @@
  * (overlays, labelled grids, text, markers, colour bars).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { loadNpy, overlay, readImage, writePng } from "./mod.ts";
  *
  * const img = await readImage("cat.png");

@@ -73,7 +73,7 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] ===
  * @throws {RangeError} If the header or data is truncated, or a shape entry is invalid.
  * @throws {TypeError} If the dtype is unsupported or the array is Fortran-ordered.
  * @example
- * ```ts
+ * ```ts ignore
  * const arr = readNpy(await Deno.readFile("weights.npy"));
  * console.log(arr.dtype, arr.shape, arr.data[0]);
  * ```
@@ -220,7 +220,7 @@ export function writeNpy(arr: NdArray): Uint8Array {
  * @returns The decoded array.
  * @throws Whatever {@link readNpy} throws, with `path` quoted in the message; file-system errors as-is.
  * @example
- * ```ts
+ * ```ts ignore
  * const saliency = await loadNpy("out/gradcam.npy");
  * ```
  */
@@ -237,7 +237,7 @@ export async function loadNpy(path: string): Promise<NdArray> {
  * @returns A promise that resolves once the file is in place.
  * @throws Whatever {@link writeNpy} throws; file-system errors as-is.
  * @example
- * ```ts
+ * ```ts ignore
  * await saveNpy("out/map.npy", { data: new Float32Array(49), shape: [7, 7], dtype: "float32" });
  * ```
  */

@@ -128,7 +128,9 @@ export function normalizeMaxAbs(map: Float32Array): Float32Array {
  * @throws {RangeError} If a size is invalid or `map.length !== h * w`.
  * @example
  * ```ts
- * const full = upsampleMap(cam7x7, 7, 7, 224, 224);
+ * import { upsampleMap } from "@cnnlens/core";
+ * const full = upsampleMap(new Float32Array(49).fill(2), 7, 7, 224, 224);
+ * if (full.length !== 224 * 224 || full[1000] !== 2) throw new Error("a constant map stays constant");
  * ```
  */
 export function upsampleMap(
@@ -154,7 +156,10 @@ export function upsampleMap(
  * @throws {RangeError} If `alpha` is outside [0, 1] or the map size does not match its length.
  * @example
  * ```ts
- * const shown = overlay(img, cam, 7, 7, { alpha: 0.4, colormap: "turbo" });
+ * import { createImage, overlay } from "@cnnlens/core";
+ * const img = createImage(28, 28, [128, 128, 128]);
+ * const shown = overlay(img, new Float32Array(49).map((_, i) => i), 7, 7, { alpha: 0.4, colormap: "turbo" });
+ * if (shown.width !== 28 || shown.data.length !== 28 * 28 * 3) throw new Error("same size as the image");
  * ```
  */
 export function overlay(
@@ -201,7 +206,10 @@ export function overlay(
  * @throws {RangeError} If `tiles` is empty or an option is out of range.
  * @example
  * ```ts
- * const sheet = grid([{ image: img, label: "input" }, { image: cam, label: "Grad-CAM" }], { columns: 2 });
+ * import { createImage, grid } from "@cnnlens/core";
+ * const img = createImage(32, 32, [200, 200, 200]);
+ * const sheet = grid([{ image: img, label: "input" }, { image: img, label: "Grad-CAM" }], { columns: 2 });
+ * if (sheet.width <= 64) throw new Error("two tiles side by side, with padding");
  * ```
  */
 export function grid(tiles: readonly GridTile[], options: GridOptions = {}): RgbImage {
@@ -256,7 +264,10 @@ export function grid(tiles: readonly GridTile[], options: GridOptions = {}): Rgb
  * @returns Nothing; `img` is modified.
  * @example
  * ```ts
+ * import { createImage, drawText } from "@cnnlens/core";
+ * const img = createImage(200, 30);
  * drawText(img, 4, 4, "class 281: tabby", [255, 255, 255], 2);
+ * if (!img.data.some((v) => v === 255)) throw new Error("text drawn");
  * ```
  */
 export function drawText(
@@ -296,7 +307,10 @@ export function drawText(
  * @returns Nothing; `img` is modified.
  * @example
  * ```ts
- * drawMarker(shown, peakX, peakY, [255, 255, 255]);
+ * import { createImage, drawMarker } from "@cnnlens/core";
+ * const shown = createImage(9, 9);
+ * drawMarker(shown, 4, 4, [255, 255, 255]);
+ * if (shown.data[(4 * 9 + 4) * 3] !== 255) throw new Error("centre marked");
  * ```
  */
 export function drawMarker(

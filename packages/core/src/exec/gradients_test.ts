@@ -162,3 +162,26 @@ Deno.test("tf.memory().numTensors is unchanged after 20 forward+backward passes"
   x.dispose();
   g.dispose();
 });
+
+Deno.test("gradients() through 2×2 and 3×3 max-pools agree on wasm and cpu (tfjs-wasm's MaxPoolGrad is wrong)", async () => {
+  const grads: Float32Array[] = [];
+  for (const b of ["cpu", "wasm"] as const) {
+    await useBackend(b);
+    const gb = new GraphBuilder([3, 12, 12], 5);
+    let x = gb.conv("conv", gb.inputName, { out: 4, k: 3 });
+    x = gb.maxpool("p2", x, 2, 2);
+    x = gb.maxpool("p3", x, 3, 1, 1);
+    x = gb.op("gap", "globalavgpool", x);
+    x = gb.op("flat", "flatten", x);
+    x = gb.linear("fc", x, 2);
+    const g = gb.build(x);
+    const inp = tf.randomNormal([1, 12, 12, 3], 0, 1, "float32", 9);
+    const r = gradients(g, inp, classLogit(1), ["input"]);
+    grads.push(await values(r.grads.get("input")!));
+    r.dispose();
+    inp.dispose();
+    g.dispose();
+  }
+  assertAllClose(grads[1], grads[0], { rtol: 1e-4, atol: 1e-5, label: "wasm vs cpu" });
+  assert.ok(grads[0].some((v) => v !== 0));
+});

@@ -8,6 +8,7 @@ import type { Tensor } from "../tf.ts";
 import type { Attrs, GraphNode, OpName } from "../graph/node.ts";
 import { backendAxis } from "../graph/layout.ts";
 import { registerRule } from "./registry.ts";
+import { maxPoolRouting, maxPoolScatter } from "./maxpool_routing.ts";
 
 /** Signature of `forward` rules. */
 export type ForwardRule = (node: GraphNode, inputs: Tensor[]) => Tensor;
@@ -122,9 +123,32 @@ const forward: Partial<Record<OpName, ForwardRule>> = {
   hardsigmoid: (n, [x]) => hardSigmoid(x, n.attrs.alpha ?? 0.2, n.attrs.beta ?? 0.5),
   hardswish: (_n, [x]) => tf.mul(x, hardSigmoid(x, 1 / 6, 0.5)),
   maxpool: (n, [x]) => {
-    const { pad } = poolPaddings(n, x.shape[1]!, x.shape[2]!);
-    const xp = pad.some(([a, b]) => a || b) ? tf.pad(x, pad, -3.4e38) : x;
-    return tf.maxPool(xp as tf.Tensor4D, n.attrs.kernel!, n.attrs.strides ?? n.attrs.kernel!, "valid");
+    const pool = (v: Tensor) => {
+      const { pad } = poolPaddings(n, v.shape[1]!, v.shape[2]!);
+      const vp = pad.some(([a, b]) => a || b) ? tf.pad(v, pad, -3.4e38) : v;
+      return tf.maxPool(vp as tf.Tensor4D, n.attrs.kernel!, n.attrs.strides ?? n.attrs.kernel!, "valid");
+    };
+    // tfjs-wasm 4.22's MaxPoolGrad returns wrong gradients (every 2×2 pool, some 3×3): on wasm the
+    // gradient is the exact routing scatter instead (first argmax, as tfjs-cpu).
+    if (tf.getBackend() !== "wasm") return pool(x);
+    const f = tf.customGrad(
+      ((v: Tensor, save: (t: Tensor[]) => void) => {
+        save([v]);
+        return {
+          value: pool(v),
+          gradFunc: (dy: Tensor, saved: Tensor[]) => {
+            const r = maxPoolRouting(n, saved[0]);
+            try {
+              return maxPoolScatter(r, dy, saved[0].shape as number[]);
+            } finally {
+              r.dispose();
+            }
+          },
+        };
+        // deno-lint-ignore no-explicit-any
+      }) as any,
+    );
+    return f(x);
   },
   avgpool: (n, [x]) => {
     const { pad } = poolPaddings(n, x.shape[1]!, x.shape[2]!);

@@ -1,4 +1,4 @@
-import { encodePng } from "@cnnlens/core";
+import { encodePng, type RgbImage } from "@cnnlens/core";
 import type { Figure } from "./methods/adapter.ts";
 
 /** One section of a report. */
@@ -19,6 +19,15 @@ function b64(bytes: Uint8Array): string {
 }
 
 /**
+ * A picture as a PNG data URL (for HTML reports and the dashboard).
+ * @param img The picture.
+ * @returns `data:image/png;base64,…`.
+ */
+export function pngDataUrl(img: RgbImage): string {
+  return `data:image/png;base64,${b64(encodePng(img))}`;
+}
+
+/**
  * A self-contained HTML report (images inline as base64 PNG).
  * @param title Page title.
  * @param sections Sections with figures.
@@ -30,11 +39,9 @@ export function htmlReport(title: string, sections: ReportSection[]): string {
   <h2>${esc(s.title)}</h2>${s.subtitle ? `\n  <p class="sub">${esc(s.subtitle)}</p>` : ""}
   <div class="figs">${
     s.figures.map((f) =>
-      `<figure${f.image.width > 400 ? ' class="wide"' : ""}><img alt="${
-        esc(f.title)
-      }" src="data:image/png;base64,${b64(encodePng(f.image))}"><figcaption>${
-        esc(f.title)
-      }</figcaption></figure>`
+      `<figure${f.image.width > 400 ? ' class="wide"' : ""}><img alt="${esc(f.title)}" src="${
+        pngDataUrl(f.image)
+      }"><figcaption>${esc(f.title)}</figcaption></figure>`
     ).join("")
   }</div>
 </section>`).join("\n");

@@ -4,21 +4,14 @@
  * JSON with PNG data URLs. Runs off the server's main thread.
  * @module
  */
-import { encodePng, type RgbImage } from "@cnnlens/core";
 import { type LoadedModel, loadModel } from "@cnnlens/cli/load";
 import { loadInput } from "@cnnlens/cli/input";
 import { resolveDecision } from "@cnnlens/cli/decision";
 import { methods } from "@cnnlens/cli/methods";
+import { pngDataUrl } from "@cnnlens/cli/report";
 import type { JobRequest } from "./jobs.ts";
 
 const cache = new Map<string, LoadedModel>();
-
-function dataUrl(img: RgbImage): string {
-  const bytes = encodePng(img);
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return `data:image/png;base64,${btoa(s)}`;
-}
 
 async function explain(id: string, req: JobRequest) {
   const post = (text: string) => self.postMessage({ id, type: "progress", text });
@@ -52,8 +45,8 @@ async function explain(id: string, req: JobRequest) {
       title: f.title,
       group: f.group ?? null,
       node: f.node ?? null,
-      image: dataUrl(f.image),
-      heat: f.heat ? dataUrl(f.heat) : null,
+      image: pngDataUrl(f.image),
+      heat: f.heat ? pngDataUrl(f.heat) : null,
     }));
     const data = run.data?.() ?? {};
     run.dispose?.();
@@ -61,7 +54,7 @@ async function explain(id: string, req: JobRequest) {
       decision: decision.info,
       figures,
       data,
-      input: dataUrl(input.display),
+      input: pngDataUrl(input.display),
       explain_ms: ms,
       backend: model.backend.name,
     };

@@ -1,3 +1,4 @@
+import { camMethodIds } from "@cnnlens/cam";
 import { join } from "node:path";
 import { parse } from "../args.ts";
 import { loadModel } from "../load.ts";
@@ -24,19 +25,8 @@ Examples:
   cnnlens demo --out demo-report --methods naflow,gap,gradcam
 `;
 
-const BASELINES = new Set([
-  "cam",
-  "gradcam",
-  "gradcam++",
-  "xgradcam",
-  "layercam",
-  "hirescam",
-  "scorecam",
-  "ablationcam",
-  "eigencam",
-  "fullgrad",
-  "random",
-]);
+/** The CAM-family baselines, shown side by side in one section. */
+const BASELINES = new Set<string>(camMethodIds);
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, {

@@ -14,6 +14,8 @@ export interface Member {
   buildScript?: boolean;
   /** The tests drive a browser: install Chromium first. */
   browser?: boolean;
+  /** A reports/main.ts runner (the evaluation suite's reproduction reports into docs/results/). */
+  reports?: boolean;
 }
 
 /** The project.json an Nx project gets for a workspace member. */
@@ -30,6 +32,12 @@ export function projectJson(m: Member): string {
   if (m.hasBench) {
     targets.bench = {
       command: `deno bench -A --no-check ${m.root}/bench`,
+      options: { cwd: "{workspaceRoot}" },
+    };
+  }
+  if (m.reports) {
+    targets.reports = {
+      command: `deno run -A ${m.root}/reports/main.ts --out docs/results`,
       options: { cwd: "{workspaceRoot}" },
     };
   }
@@ -95,6 +103,7 @@ export function members(root = "."): Member[] {
       hasBuild,
       buildScript: exists("build.ts"),
       browser: exists("e2e_test.ts"),
+      reports: exists("reports/main.ts"),
     };
   });
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { type CliConfig, type FlagSpecs, loadConfig } from "./config.ts";
 import * as models from "./commands/models.ts";
 import * as layers from "./commands/layers.ts";
 import * as demo from "./commands/demo.ts";
@@ -15,7 +16,9 @@ import * as evalCmd from "./commands/eval.ts";
 interface Command {
   summary: string;
   help: string;
-  run: (argv: string[]) => number | Promise<number>;
+  /** The command's flags (checked against --config files). */
+  options: FlagSpecs;
+  run: (argv: string[], config?: CliConfig) => number | Promise<number>;
 }
 
 /** Every command, by name. */
@@ -41,9 +44,15 @@ Usage:
 Commands:
 ${Object.entries(commands).map(([n, c]) => `  ${n.padEnd(w)}${c.summary}`).join("\n")}
 
+Every command takes --config FILE: a cnnlens.json with the model, its preprocessing, class names and
+default flags (flags on the command line win; see apps/cli/README.md).
+
 Examples:
   cnnlens models
   cnnlens layers --model zoo:resnet18
+  cnnlens predict --model synth-vgg --input shape.png
+  cnnlens explain --config cnnlens.json --input photo.jpg --method gradcam
+  cnnlens demo --quick
 `;
 }
 
@@ -54,6 +63,11 @@ Examples:
  */
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
+  if (argv[0]?.startsWith("--config")) {
+    // `cnnlens --config FILE <command> …`: the command comes after the flag.
+    const n = argv[0] === "--config" ? 2 : 1;
+    argv = [...argv.slice(n, n + 1), ...argv.slice(0, n), ...argv.slice(n + 1)];
+  }
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
@@ -66,7 +80,11 @@ export async function main(argv: string[]): Promise<number> {
       console.log(cmd.help);
       return 0;
     }
-    return await cmd.run(rest);
+    const { argv: args, config } = takeConfigFlag(rest);
+    return await cmd.run(
+      args,
+      config === undefined ? undefined : await loadConfig(config, commandOptions()),
+    );
   } catch (e) {
     const err = e as Error;
     if (debug) console.error(err.stack);
@@ -76,6 +94,32 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`cnnlens: ${err.message.split("\n")[0]}`);
     return usageLike ? 2 : 1;
   }
+}
+
+/** Every command's flags, by name. */
+function commandOptions(): Record<string, FlagSpecs> {
+  return Object.fromEntries(Object.entries(commands).map(([n, c]) => [n, c.options]));
+}
+
+/** Remove `--config FILE` / `--config=FILE` from the arguments (the last one wins). */
+function takeConfigFlag(argv: string[]): { argv: string[]; config?: string } {
+  const out: string[] = [];
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a === "--config") {
+      config = argv[++i];
+      if (config === undefined || config.startsWith("--")) {
+        throw new UsageError("--config needs a file (e.g. --config cnnlens.json)");
+      }
+    } else if (a.startsWith("--config=")) config = a.slice("--config=".length);
+    else out.push(a);
+  }
+  return { argv: out, config };
 }
 
 function isInputError(e: Error): boolean {

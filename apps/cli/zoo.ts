@@ -3,6 +3,7 @@ import {
   FACEAPI_ZOO,
   faceapiPreprocess,
   type Graph,
+  importTfjsModel,
   resnet18,
   resnet50,
   type RgbImage,
@@ -25,8 +26,41 @@ export interface ZooEntry {
 }
 
 interface ZooImpl extends ZooEntry {
-  build: () => Graph | Promise<Graph>;
+  /** Builds the graph; absent for entries that are a shipped TensorFlow.js model (`file`). */
+  build?: () => Graph | Promise<Graph>;
+  /**
+   * A `model.json` shipped in the repository, loaded like `--model FILE` (its `userDefinedMetadata` gives
+   * the class names and normalisation).
+   */
+  file?: string;
 }
+
+const evalModels = new URL("../../packages/eval/models/", import.meta.url).pathname;
+
+/** The five models trained on the synthetic data (packages/eval/models/, see its README). */
+const SYNTH: { name: string; dir: string; what: string }[] = [
+  { name: "synth-vgg", dir: "vgg_bn", what: "VGG-style CNN with BatchNorm, 6 synthetic shape classes" },
+  {
+    name: "synth-resnet",
+    dir: "resnet_small",
+    what: "small ResNet (GAP + FC head), 6 synthetic shape classes",
+  },
+  {
+    name: "synth-cnn6",
+    dir: "iom_cnn6",
+    what: "IOM's 6-conv CNN (our reading, no BN), 6 synthetic shape classes",
+  },
+  {
+    name: "synth-conv4",
+    dir: "conv4_leaky",
+    what: "Conv4 (32 ch, BN, LeakyReLU 0.1), 6 synthetic shape classes",
+  },
+  {
+    name: "synth-fewshot",
+    dir: "fewshot_resnet",
+    what: "ResNet embedding (64-d) for few-shot similarity over the disjoint synthetic classes B",
+  },
+];
 
 const zoo: ZooImpl[] = [
   {
@@ -53,6 +87,12 @@ const zoo: ZooImpl[] = [
     size: [84, 84],
     build: () => conv4(),
   },
+  ...SYNTH.map((m): ZooImpl => ({
+    name: m.name,
+    description: `${m.what} (trained here, 64×64; packages/eval/models/${m.dir})`,
+    size: [64, 64],
+    file: `${evalModels}${m.dir}/model.json`,
+  })),
   ...FACEAPI_ZOO.map((z): ZooImpl => ({
     name: z.name,
     description: z.description,
@@ -71,11 +111,24 @@ export function zooEntries(): ZooEntry[] {
 }
 
 /**
- * Build a zoo model by name.
+ * Find a zoo entry by name.
+ * @param name Name without the `zoo:` prefix.
+ * @returns The entry (with `file` for shipped model.json files), or undefined.
+ */
+export function findZoo(name: string): (ZooEntry & { file?: string }) | undefined {
+  return zoo.find((e) => e.name === name);
+}
+
+/**
+ * Build a zoo model by name (entries with a `file` are loaded by `loadModel` like a model.json path).
  * @param name Name without the `zoo:` prefix.
  * @returns The graph and its entry, or undefined.
  */
 export async function buildZoo(name: string): Promise<{ graph: Graph; entry: ZooEntry } | undefined> {
   const z = zoo.find((e) => e.name === name);
-  return z ? { graph: await z.build(), entry: z } : undefined;
+  if (!z) return undefined;
+  if (z.file) {
+    return { graph: await importTfjsModel(z.file), entry: z };
+  }
+  return { graph: await z.build!(), entry: z };
 }

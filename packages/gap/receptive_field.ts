@@ -12,7 +12,7 @@
  * is not spatially local and the caller falls back to the full map.
  * @module
  */
-import { findRule, type Graph, type GraphNode, registerRule } from "@cnnlens/core";
+import { findRule, type Graph, type GraphNode, registerRule, type ShapeRule } from "@cnnlens/core";
 
 /** An inclusive interval of rows or columns. */
 export interface Span {
@@ -244,10 +244,44 @@ export function receptiveField(
   const s = stride.get(B.name)!;
   const y0 = Math.floor(wb.y.lo / s[0]) * s[0];
   const x0 = Math.floor(wb.x.lo / s[1]) * s[1];
-  return {
-    window: wb,
-    stride: s,
-    crop: { y0, x0, height: wb.y.hi + 1 - y0, width: wb.x.hi + 1 - x0 },
-    position: [y - y0 / s[0], x - x0 / s[1]],
-  };
+  const crop = { y0, x0, height: wb.y.hi + 1 - y0, width: wb.x.hi + 1 - x0 };
+  const at: [number, number] = [y - y0 / s[0], x - x0 / s[1]];
+  if (!cropFits(graph, B, T, dirty, crop, at)) return null;
+  return { window: wb, stride: s, crop, position: at };
+}
+
+/**
+ * Whether the sub-graph runs on the crop: shape inference over it with the cropped bottom map must keep the
+ * branches of every join the same size and the target inside the top map. Fixed paddings break this (a
+ * TensorFlow "same" convolution imported as pads [0, 1] for its full-size input, beside a 1×1 stride-2
+ * shortcut, gives the two branches of a residual add different sizes on an odd-sized crop); the caller
+ * then runs on the full map.
+ */
+function cropFits(
+  graph: Graph,
+  B: GraphNode,
+  T: GraphNode,
+  dirty: Set<string>,
+  crop: { height: number; width: number },
+  at: [number, number],
+): boolean {
+  const shapes = new Map<string, number[]>([[B.name, [B.shape[0], crop.height, crop.width]]]);
+  for (const n of graph.nodes) {
+    if (!dirty.has(n.name)) continue;
+    const ins = n.inputs.map((k) => shapes.get(k) ?? graph.node(k).shape);
+    const spatial = n.inputs.filter((k) => shapes.has(k)).map((k) => shapes.get(k)!)
+      .filter((sh) => sh.length === 3);
+    if (spatial.some((sh) => sh[1] !== spatial[0][1] || sh[2] !== spatial[0][2]) && n.inputs.length > 1) {
+      return false;
+    }
+    const rule = findRule<ShapeRule>("shape", n.op);
+    if (!rule) return false;
+    try {
+      shapes.set(n.name, rule(n, ins));
+    } catch {
+      return false;
+    }
+  }
+  const top = shapes.get(T.name);
+  return !!top && top.length === 3 && at[0] >= 0 && at[1] >= 0 && at[0] < top[1] && at[1] < top[2];
 }

@@ -216,3 +216,36 @@ Deno.test("crop evaluation keeps the zeros outside the receptive field in MA, MG
   x.dispose();
   g.dispose();
 });
+
+Deno.test("a crop the sub-graph cannot run on (TF 'same' pads beside a 1×1 stride-2 shortcut) falls back to the full map", async () => {
+  await useBackend("cpu");
+  // What the tfjs importer makes of a Keras residual block with padding "same" on an 8×8 map: the 3×3
+  // stride-2 convolution gets pads [0, 0, 1, 1] (top, left, bottom, right) for its full-size input, the 1×1
+  // stride-2 shortcut none. On an odd-sized crop the two branches differ in size (3 vs 4 on 7 rows).
+  const b = new GraphBuilder([2, 8, 8], 3);
+  const conv = (name: string, x: string, out: number, k: number, stride: number, pads: number[]) =>
+    b.add(name, "conv2d", [x], {
+      strides: [stride, stride],
+      pads: pads as [number, number, number, number],
+      dilations: [1, 1],
+      group: 1,
+    }, {
+      weight: tf.randomNormal([k, k, b.shape(x)[0], out], 0, 0.5, "float32", out * 11 + k),
+    });
+  const s1 = b.op("s1", "relu", conv("c0", b.inputName, 4, 3, 1, [1, 1, 1, 1]));
+  const main = conv("main", s1, 4, 3, 2, [0, 0, 1, 1]);
+  const short = conv("short", s1, 4, 1, 2, [0, 0, 0, 0]);
+  const top = b.op("top", "relu", b.add("add", "add", [main, short]));
+  const g = b.build(top);
+  assert.deepEqual(g.node("top").shape, [4, 4, 4]);
+  // Neuron (1, 1) of `top` reads rows 2..4 of s1 through `main` and row 2 through `short`: a 3-row crop
+  // from row 2 gives `main` 1 row ((3 + 1 − 3)/2 + 1) and `short` 2 rows ((3 − 1)/2 + 1): no crop.
+  assert.equal(receptiveField(g, "s1", "top", [1, 1]), null);
+  // Every neuron's decomposition runs (on a crop where one fits, else the full map) and equals the uncropped
+  // one; before the check, neuron (1, 1) failed in the forward pass ("could not be broadcast").
+  const x = tf.randomNormal([1, 8, 8, 2], 0, 1, "float32", 5);
+  const crops = await cropEqualsFull(g, x, "top", "s1", 1);
+  assert.ok(crops < 16, `${crops} of 16 neurons ran on crops`);
+  x.dispose();
+  g.dispose();
+});

@@ -1,6 +1,7 @@
 import { camMethodIds } from "@cnnlens/cam";
 import { join } from "node:path";
 import { parse } from "../args.ts";
+import { type CliConfig, configDefaults } from "../config.ts";
 import { loadModel } from "../load.ts";
 import { loadInput } from "../input.ts";
 import { resolveDecision } from "../decision.ts";
@@ -8,6 +9,7 @@ import { methodIds, methods } from "../methods/registry.ts";
 import type { Figure } from "../methods/adapter.ts";
 import { htmlReport, type ReportSection } from "../report.ts";
 import { OutputDir } from "../output.ts";
+import { UsageError } from "../errors.ts";
 import { demoSetup } from "../demo_setup.ts";
 
 export const summary = "run the embedded demo: a shipped model and image, every method, an HTML report";
@@ -15,28 +17,37 @@ export const help = `cnnlens demo — ${summary}
 
 Runs every method on the models and photos that ship with cnnlens (face-api's face expression
 classifier and face recognition network on its sample photos) and writes one self-contained HTML report
-(images inline), then prints where it is.
+(images inline), then prints where it is. --quick runs the same on the small models trained here on
+synthetic shapes (zoo:synth-vgg, zoo:synth-fewshot) and a generated image: seconds instead of a minute.
 
 Usage:
-  cnnlens demo [--out DIR] [--backend auto|webgpu|wasm|cpu] [--methods id,id,…]
+  cnnlens demo [--quick] [--out DIR] [--backend auto|webgpu|wasm|cpu] [--methods id,id,…]
 
 Examples:
   cnnlens demo
+  cnnlens demo --quick --out quick-report
   cnnlens demo --out demo-report --methods naflow,gap,gradcam
 `;
+
+/** The flags of \`demo\`. */
+export const options = {
+  out: { type: "string", default: "cnnlens-out/demo" },
+  backend: { type: "string", default: "auto" },
+  methods: { type: "string" },
+  quick: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 /** The CAM-family baselines, shown side by side in one section. */
 const BASELINES = new Set<string>(camMethodIds);
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    out: { type: "string", default: "cnnlens-out/demo" },
-    backend: { type: "string", default: "auto" },
-    methods: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
+export async function run(argv: string[], config?: CliConfig): Promise<number> {
+  const { values } = parse(argv, options, configDefaults(config, "demo", options));
   const wanted = values.methods ? values.methods.split(",") : methodIds();
-  const setup = await demoSetup(values.out);
+  for (const m of wanted) {
+    if (!methods[m]) throw new UsageError(`Unknown method '${m}': use ${methodIds().join(", ")}`);
+  }
+  const setup = await demoSetup(values.out, { quick: values.quick });
   const sections: ReportSection[] = [];
   const t0 = performance.now();
   for (const task of setup.tasks) {
@@ -94,7 +105,10 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const out = await OutputDir.open(values.out);
-  const html = htmlReport(`cnnlens demo (${((performance.now() - t0) / 1000).toFixed(1)} s)`, sections);
+  const html = htmlReport(
+    `cnnlens demo${values.quick ? " --quick" : ""} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    sections,
+  );
   await out.bytes("report.html", new TextEncoder().encode(html));
   console.log(`report: ${join(out.dir, "report.html")}`);
   return 0;

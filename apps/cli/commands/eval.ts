@@ -20,7 +20,8 @@ import {
   summaryToCsv,
 } from "@cnnlens/eval";
 import { join } from "node:path";
-import { parse } from "../args.ts";
+import { modelOptions, modelOptionsHelp, parse, userPreprocessing } from "../args.ts";
+import { type CliConfig, configDefaults } from "../config.ts";
 import { UsageError } from "../errors.ts";
 import { loadModel } from "../load.ts";
 import { loadInput } from "../input.ts";
@@ -44,6 +45,8 @@ softmax probabilities. Writes results.json, records.csv, summary.csv and report.
 (0-based, contiguous) evaluates one part for job arrays (Kubernetes indexed Jobs, Slurm arrays); eval
 merge joins the parts and checks they cover the manifest exactly once.
 
+${modelOptionsHelp}
+
 Examples:
   cnnlens eval --model model.onnx --manifest val.jsonl --method gradcam,scorecam --metrics proportion,iou,fam
   cnnlens eval --model model.onnx --manifest val.jsonl --method naflow --shard 3/8 --out shards/3
@@ -66,11 +69,21 @@ async function writeResults(dir: string, results: ReturnType<typeof makeResults>
   await writeFileAtomic(join(dir, "report.html"), enc(resultsToHtml(results, { title: "cnnlens eval" })));
 }
 
-async function merge(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    out: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
+/** The flags of \`eval\` (\`eval merge\` takes --out only). */
+export const options = {
+  ...modelOptions,
+  manifest: { type: "string" },
+  method: { type: "string" },
+  metrics: { type: "string", default: "proportion,iou,fam,iom,deletion,insertion" },
+  shard: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const mergeOptions = { out: { type: "string" }, help: { type: "boolean", short: "h" } } as const;
+
+async function merge(argv: string[], config?: CliConfig): Promise<number> {
+  const { values, positionals } = parse(argv, mergeOptions, configDefaults(config, "eval", mergeOptions));
   if (!values.out) throw new UsageError("eval merge needs --out DIR");
   if (!positionals.length) throw new UsageError("eval merge needs the shards' folders or results.json files");
   const parts = [];
@@ -95,18 +108,9 @@ async function merge(argv: string[]): Promise<number> {
   return 0;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  if (argv[0] === "merge") return await merge(argv.slice(1));
-  const { values } = parse(argv, {
-    model: { type: "string" },
-    manifest: { type: "string" },
-    method: { type: "string" },
-    metrics: { type: "string", default: "proportion,iou,fam,iom,deletion,insertion" },
-    shard: { type: "string" },
-    out: { type: "string" },
-    backend: { type: "string", default: "auto" },
-    help: { type: "boolean", short: "h" },
-  });
+export async function run(argv: string[], config?: CliConfig): Promise<number> {
+  if (argv[0] === "merge") return await merge(argv.slice(1), config);
+  const { values } = parse(argv, options, configDefaults(config, "eval", options));
   if (!values.model) throw new UsageError("eval needs --model");
   if (!values.manifest) throw new UsageError("eval needs --manifest FILE.jsonl");
   if (!values.method) throw new UsageError("eval needs --method ID[,ID…]");
@@ -132,7 +136,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message.split("\n")[0]);
   }
   const mine = part ? shard(entries, part.index, part.count) : entries;
-  const model = await loadModel(values.model, values.backend);
+  const model = await loadModel(values.model, values.backend, await userPreprocessing(values, config));
   const records: EvalRecord[] = [];
   const progress = new Progress(mine.length * ids.length, "eval");
   try {

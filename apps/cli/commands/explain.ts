@@ -1,5 +1,6 @@
 import { basename } from "node:path";
-import { commonOptions, intFlag, parse } from "../args.ts";
+import { commonOptions, intFlag, modelOptionsHelp, parse, userPreprocessing } from "../args.ts";
+import { type CliConfig, configDefaults } from "../config.ts";
 import { UsageError } from "../errors.ts";
 import { type LoadedModel, loadModel } from "../load.ts";
 import { type LoadedInput, loadInput } from "../input.ts";
@@ -24,11 +25,14 @@ Batch runs (a folder or a JSONL manifest of {"image", "label", "boxes"}) write o
 show progress, keep going past a bad file (named at the end, exit code 1), and --shard i/n keeps every
 n-th input (item k goes to shard k mod n) for job arrays. --report writes report.html with every result.
 
+${modelOptionsHelp}
+
 Examples:
   cnnlens explain --model zoo:resnet18 --input cat.png --method gradcam --out out/
   cnnlens explain --model model.onnx --input x.npy --method naflow --class 3
   cnnlens explain --model zoo:faceapi-recognition --input a.jpg --reference b.jpg --method fam
   cnnlens explain --model model.onnx --input photos/ --method gap --top 3 --shard 0/4 --report
+  cnnlens explain --config cnnlens.json --input photo.jpg
 `;
 
 function allFlags() {
@@ -42,6 +46,9 @@ function allFlags() {
   for (const m of Object.values(methods)) Object.assign(flags, m.flags ?? {});
   return flags as typeof commonOptions & Record<string, { type: "string" | "boolean" }>;
 }
+
+/** The flags of \`explain\` (common ones plus every method's own). */
+export const options = allFlags();
 
 interface Single {
   files: string[];
@@ -109,8 +116,8 @@ async function explainOne(
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, allFlags());
+export async function run(argv: string[], config?: CliConfig): Promise<number> {
+  const { values } = parse(argv, options, configDefaults(config, "explain", options));
   const id = values.method as string | undefined;
   if (!id) throw new UsageError(`explain needs --method (one of: ${methodIds().join(", ")})`);
   const adapter = methods[id];
@@ -121,7 +128,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const repeat = intFlag("repeat", values.repeat as string | undefined) ?? 0;
   shardItems([], values.shard as string | undefined); // validate --shard before any work
-  const model = await loadModel(values.model as string, values.backend as string);
+  const model = await loadModel(
+    values.model as string,
+    values.backend as string,
+    await userPreprocessing(values as Record<string, string | undefined>, config),
+  );
   try {
     const items = await batchItems({ input: values.input as string, manifest: values.manifest as string });
     if (!items) {

@@ -1,4 +1,5 @@
-import { parse } from "../args.ts";
+import { modelOptions, modelOptionsHelp, parse, userPreprocessing } from "../args.ts";
+import { type CliConfig, configDefaults } from "../config.ts";
 import { UsageError } from "../errors.ts";
 import { loadModel } from "../load.ts";
 
@@ -12,20 +13,24 @@ A node is usable as a layer (--layer NAME) by the map methods when its output is
 (C × H × W). Names are the model's own (ONNX node names or output tensor names, tfjs layer names, or
 torchvision module paths for the zoo).
 
+${modelOptionsHelp}
+
 Examples:
   cnnlens layers --model zoo:resnet18
   cnnlens layers --model model.onnx --json
 `;
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    model: { type: "string" },
-    json: { type: "boolean" },
-    backend: { type: "string", default: "auto" },
-    help: { type: "boolean", short: "h" },
-  });
+/** The flags of \`layers\`. */
+export const options = {
+  ...modelOptions,
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export async function run(argv: string[], config?: CliConfig): Promise<number> {
+  const { values } = parse(argv, options, configDefaults(config, "layers", options));
   if (!values.model) throw new UsageError("layers needs --model (a .onnx file, a model.json, or zoo:NAME)");
-  const m = await loadModel(values.model, values.backend);
+  const m = await loadModel(values.model, values.backend, await userPreprocessing(values, config));
   const rows = m.graph.nodes.map((n) => ({
     name: n.name,
     op: n.sourceOp ?? n.op,

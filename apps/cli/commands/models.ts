@@ -1,5 +1,6 @@
 import { zooEntries } from "../zoo.ts";
 import { parse } from "../args.ts";
+import { type CliConfig, configDefaults } from "../config.ts";
 
 export const summary = "list the models cnnlens ships or builds (zoo:NAME)";
 export const help = `cnnlens models — ${summary}
@@ -12,8 +13,11 @@ Examples:
   cnnlens models --json | jq '.[].name'
 `;
 
-export function run(argv: string[]): number {
-  const { values } = parse(argv, { json: { type: "boolean" }, help: { type: "boolean", short: "h" } });
+/** The flags of \`models\`. */
+export const options = { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
+
+export function run(argv: string[], config?: CliConfig): number {
+  const { values } = parse(argv, options, configDefaults(config, "models", options));
   const entries = zooEntries();
   if (values.json) {
     console.log(JSON.stringify(entries, null, 2));

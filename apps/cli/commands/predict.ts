@@ -1,5 +1,6 @@
 import { runForward, tf } from "@cnnlens/core";
-import { parse } from "../args.ts";
+import { modelOptions, modelOptionsHelp, parse, userPreprocessing } from "../args.ts";
+import { type CliConfig, configDefaults } from "../config.ts";
 import { UsageError } from "../errors.ts";
 import { loadModel } from "../load.ts";
 import { loadInput } from "../input.ts";
@@ -11,27 +12,34 @@ export const help = `cnnlens predict — ${summary}
 Usage:
   cnnlens predict --model M --input X [--out DIR] [--backend B] [--json]
 
---input is a PNG/JPEG (resized to the model's size, ImageNet-normalised) or a .npy tensor (1, C, H, W)
-used exactly as given.
+--input is a PNG/JPEG (resized to the model's size and normalised: --mean/--std, else the model's
+metadata, else ImageNet) or a .npy tensor (1, C, H, W) used exactly as given. result.json has the top-5
+with class names where known (--labels, the config, or the model's metadata).
+
+${modelOptionsHelp}
 
 Examples:
   cnnlens predict --model zoo:resnet18 --input cat.png --out out/
   cnnlens predict --model model.onnx --input x.npy --json
+  cnnlens predict --model synth-vgg --input shape.png
+  cnnlens predict --config cnnlens.json --input photo.jpg
 `;
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    model: { type: "string" },
-    input: { type: "string" },
-    out: { type: "string" },
-    backend: { type: "string", default: "auto" },
-    json: { type: "boolean" },
-    debug: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
+/** The flags of \`predict\`. */
+export const options = {
+  ...modelOptions,
+  input: { type: "string" },
+  out: { type: "string" },
+  json: { type: "boolean" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export async function run(argv: string[], config?: CliConfig): Promise<number> {
+  const { values } = parse(argv, options, configDefaults(config, "predict", options));
   if (!values.model) throw new UsageError("predict needs --model (a .onnx file, a model.json, or zoo:NAME)");
   if (!values.input) throw new UsageError("predict needs --input (a PNG/JPEG image or a .npy tensor)");
-  const model = await loadModel(values.model, values.backend);
+  const model = await loadModel(values.model, values.backend, await userPreprocessing(values, config));
   const input = await loadInput(values.input, model);
   const out = await OutputDir.open(values.out);
   const t0 = performance.now();
@@ -56,7 +64,11 @@ export async function run(argv: string[]): Promise<number> {
     timings: { forward_ms: ms },
   });
   if (values.json) console.log(text.trimEnd());
-  else console.log(`top-1: class ${top[0].class} (${top[0].score.toFixed(4)}) — wrote ${out.dir}/`);
+  else {
+    const name = (t: (typeof top)[number]) => `class ${t.class}${t.label === null ? "" : ` (${t.label})`}`;
+    console.log(`top-1: ${name(top[0])} ${top[0].score.toFixed(4)} — wrote ${out.dir}/`);
+    for (const t of top.slice(1)) console.log(`       ${name(t)} ${t.score.toFixed(4)}`);
+  }
   flat.dispose();
   tr.dispose();
   input.tensor.dispose();

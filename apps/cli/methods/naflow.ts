@@ -1,8 +1,14 @@
 import { naflow } from "@cnnlens/naflow";
 import type { MethodAdapter } from "./adapter.ts";
+import { grid } from "@cnnlens/core";
 import { overlayMap, overlayStrip, type RawMap } from "../render.ts";
+import { encodeApng } from "../apng.ts";
+import { displaySize } from "../input.ts";
 
-/** NAFlow: one attention map per layer, shallow to deep (CONTRACT.md: flow.json, map_<i>.npy, flow.png). */
+/**
+ * NAFlow: one attention map per layer, shallow to deep (CONTRACT.md: flow.json, map_<i>.npy, flow.png), and
+ * flow_anim.png: the same overlays as an animated PNG, one labelled frame per layer (the last one held longer).
+ */
 export const naflowAdapter: MethodAdapter = {
   id: "naflow",
   summary: "NAFlow: attention maps for every layer through neuron-abandoning layer inverses",
@@ -24,6 +30,12 @@ export const naflowAdapter: MethodAdapter = {
         const flow = { layers: r.layers.map((l) => ({ name: l.name, op: l.op, shape: l.shape })) };
         await out.bytes("flow.json", new TextEncoder().encode(JSON.stringify(flow, null, 2) + "\n"));
         await out.png("flow.png", overlayStrip(ctx.input.display, maps));
+        const big = displaySize(ctx.input.display); // ≥ 224 px, so the animation is readable
+        const frames = maps.map((m) => grid([{ image: overlayMap(big, m), label: m.label }]));
+        await out.bytes(
+          "flow_anim.png",
+          encodeApng(frames, { delayMs: frames.map((_, i) => i === frames.length - 1 ? 2000 : 700) }),
+        );
         return {
           layers: r.layers.map((l) => l.name),
           residuals: r.layers.map((l) => ({

@@ -64,8 +64,17 @@ export class GraphBuilder {
     return n.shape;
   }
 
+  /**
+   * The next tfjs seed. tfjs reads a seed of 0 as "no seed" (`seed ? seed : Math.random()`), so 0 is mapped
+   * to a fixed stand-in: every parameter is reproducible, whatever the builder's seed.
+   */
+  #nextSeed(): number {
+    const s = this.#seed++;
+    return s === 0 ? 0x5eed : s;
+  }
+
   #rand(shape: number[], std: number): Tensor {
-    return tf.randomNormal(shape, 0, std, "float32", this.#seed++);
+    return tf.randomNormal(shape, 0, std, "float32", this.#nextSeed());
   }
 
   /**
@@ -107,7 +116,7 @@ export class GraphBuilder {
     const names: Record<string, string> = { weight: `${name}.weight` };
     if (s.bias ?? true) {
       const bound = 1 / Math.sqrt(cin / group * k * k);
-      params.bias = tf.randomUniform([s.out], -bound, bound, "float32", this.#seed++);
+      params.bias = tf.randomUniform([s.out], -bound, bound, "float32", this.#nextSeed());
       names.bias = `${name}.bias`;
     }
     const d = s.dilation ?? 1;
@@ -131,10 +140,11 @@ export class GraphBuilder {
     const c = this.shape(x)[0];
     const params = randomStats
       ? {
-        scale: tf.add(1, this.#rand([c], 0.2)),
+        // tidy releases the intermediate random tensors; the four results are returned (kept).
+        scale: tf.tidy(() => tf.add(1, this.#rand([c], 0.2))),
         shift: this.#rand([c], 0.2),
         mean: this.#rand([c], 0.2),
-        variance: tf.add(0.5, tf.abs(this.#rand([c], 0.5))),
+        variance: tf.tidy(() => tf.add(0.5, tf.abs(this.#rand([c], 0.5)))),
       }
       : { scale: tf.ones([c]), shift: tf.zeros([c]), mean: tf.zeros([c]), variance: tf.ones([c]) };
     return this.add(name, "batchnorm", [x], { epsilon: 1e-5 }, params, {
@@ -150,11 +160,11 @@ export class GraphBuilder {
     const fin = this.shape(x)[0];
     const bound = 1 / Math.sqrt(fin);
     const params: Record<string, Tensor> = {
-      weight: tf.randomUniform([fin, out], -bound, bound, "float32", this.#seed++),
+      weight: tf.randomUniform([fin, out], -bound, bound, "float32", this.#nextSeed()),
     };
     const names: Record<string, string> = { weight: `${name}.weight` };
     if (bias) {
-      params.bias = tf.randomUniform([out], -bound, bound, "float32", this.#seed++);
+      params.bias = tf.randomUniform([out], -bound, bound, "float32", this.#nextSeed());
       names.bias = `${name}.bias`;
     }
     return this.add(name, "gemm", [x], {}, params, names);

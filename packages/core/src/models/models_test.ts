@@ -35,3 +35,32 @@ Deno.test("architectures: torchvision parameter names and NCHW shapes", async ()
   assert.deepEqual(f.node(f.output).shape, [64 * 21 * 21]);
   f.dispose();
 });
+
+Deno.test("GraphBuilder: a built graph owns every tensor it made (bn with random statistics leaks none)", async () => {
+  const { GraphBuilder } = await import("./builder.ts");
+  const { tf } = await import("../tf.ts");
+  await useBackend("cpu");
+  const before = tf.memory().numTensors;
+  const b = new GraphBuilder([3, 8, 8], 1);
+  const c = b.conv("conv", b.inputName, { out: 4, k: 3, pad: 1 });
+  const n = b.bn("bn", c, true);
+  const g = b.build(n);
+  const owned = g.nodes.reduce((s, node) => s + Object.keys(node.params).length, 0);
+  assert.equal(owned, 1 + 1 + 4); // conv weight + bias, BN's four vectors
+  assert.equal(tf.memory().numTensors - before, owned);
+  g.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("GraphBuilder: seed 0 is reproducible too (tfjs reads a seed of 0 as unseeded)", async () => {
+  const { GraphBuilder } = await import("./builder.ts");
+  await useBackend("cpu");
+  const weights = async () => {
+    const b = new GraphBuilder([3, 8, 8], 0);
+    const g = b.build(b.conv("conv", b.inputName, { out: 4, k: 3 }));
+    const w = await g.node("conv").params.weight.data();
+    g.dispose();
+    return Array.from(w);
+  };
+  assert.deepEqual(await weights(), await weights());
+});

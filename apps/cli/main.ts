@@ -12,6 +12,7 @@ import * as predict from "./commands/predict.ts";
 import * as explain from "./commands/explain.ts";
 import * as serve from "./commands/serve.ts";
 import * as evalCmd from "./commands/eval.ts";
+import * as bench from "./commands/bench.ts";
 
 interface Command {
   summary: string;
@@ -29,6 +30,7 @@ export const commands: Record<string, Command> = {
   predict,
   explain,
   eval: evalCmd,
+  bench,
   serve,
 };
 

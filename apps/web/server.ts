@@ -36,7 +36,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   await ensureBundle();
-  uploads.dir = await Deno.makeTempDir({ prefix: "cnnlens-uploads-" });
+  uploads.dir = ""; // made at the first upload
   const jobs = new JobManager();
   await jobs.warm();
   const handler = async (req: Request): Promise<Response> => {
@@ -77,7 +77,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async shutdown() {
       jobs.close();
       await server.shutdown();
-      await Deno.remove(uploads.dir, { recursive: true }).catch(() => {});
+      if (uploads.dir) await Deno.remove(uploads.dir, { recursive: true }).catch(() => {});
     },
   };
 }

@@ -74,6 +74,28 @@ Deno.test({
           400,
           /Unknown image/,
         ],
+        [
+          "/api/jobs",
+          {
+            method: "POST",
+            body: JSON.stringify({ model: "eval:vgg_bn", image: "synth:test-0", method: "constructor" }),
+          },
+          400,
+          /Unknown method 'constructor'/,
+        ],
+        ["/api/jobs", { method: "POST", body: "[1, 2]" }, 400, /must be a JSON object/],
+        [
+          "/api/jobs",
+          { method: "POST", body: JSON.stringify({ model: "eval:vgg_bn", kind: "nope" }) },
+          400,
+          /Unknown job kind 'nope'/,
+        ],
+        [
+          "/api/jobs",
+          { method: "POST", body: JSON.stringify({ pad: "x".repeat(LIMITS.json) }) },
+          413,
+          /too large/,
+        ],
         ["/api/jobs/j999", { method: "GET" }, 404, /No job 'j999'/],
         ["/static/..%2Fserver.ts", { method: "GET" }, 404, /Not found|No static file/],
       ];
@@ -93,7 +115,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "server: jobs run off the main thread, report progress, and a queued job can be cancelled",
+  name: "server: jobs run off the main thread, report progress; queued and running jobs can be cancelled",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
@@ -122,5 +144,37 @@ Deno.test({
         assert.equal(done.result.decision.kind, "class");
       }
       assert.equal((await (await fetch(`${url}/api/jobs/${queued.id}`)).json()).status, "cancelled");
+
+      // A running job: reported cancelled at once, stopped at the worker's next tfjs kernel (no restart),
+      // and the next job runs.
+      const slow = await post({ model: "zoo:resnet18", image, method: "scorecam" });
+      let running;
+      for (let i = 0; i < 90; i++) {
+        running = await (await fetch(`${url}/api/jobs/${slow.id}?wait=2000`)).json();
+        if (
+          running.progress === "running scorecam" ||
+          running.status !== "queued" && running.status !== "running"
+        ) {
+          break;
+        }
+      }
+      assert.equal(running.progress, "running scorecam", JSON.stringify(running));
+      const del = await (await fetch(`${url}/api/jobs/${slow.id}`, { method: "DELETE" })).json();
+      assert.equal(del.status, "cancelled");
+      let stopped;
+      for (let i = 0; i < 30 && !stopped?.cancel; i++) {
+        stopped = await (await fetch(`${url}/api/jobs/${slow.id}?wait=2000`)).json();
+      }
+      assert.equal(stopped.status, "cancelled");
+      assert.equal(stopped.cancel.mode, "cooperative", JSON.stringify(stopped.cancel));
+      assert.ok(stopped.cancel.stoppedMs < 5000);
+      assert.equal(stopped.result, undefined);
+      const after = await post({ model: fixture, image, method: "gradcam" });
+      let next;
+      for (let i = 0; i < 90 && next?.status !== "done" && next?.status !== "failed"; i++) {
+        next = await (await fetch(`${url}/api/jobs/${after.id}?wait=2000`)).json();
+      }
+      assert.equal(next.status, "done", next.error);
+      assert.equal(next.worker, running.worker + (stopped.cancel.replaced ? 1 : 0));
     }),
 });

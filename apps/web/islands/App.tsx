@@ -1,44 +1,34 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { api, cancelJob, runJob } from "./api.ts";
+import {
+  canExpand,
+  type Expansion,
+  graftExpansion,
+  type NodeFigure as FigureView,
+  type TreeNodeJson as TreeNode,
+} from "./tree.ts";
+import { type Metrics, MetricsPanel, type Perturbation, PerturbationPanel } from "./panels.tsx";
+import { EpisodeView } from "./Episode.tsx";
 
 /** Props the server renders the page with. */
 export interface AppProps {
   models: { id: string; label: string }[];
-  images: { id: string; label: string }[];
+  images: { id: string; label: string; box?: number[]; className?: string }[];
   methods: { id: string; summary: string }[];
 }
 
-interface FigureView {
-  title: string;
-  group: string | null;
-  node: string | null;
-  image: string;
-  heat: string | null;
-}
-
-interface TreeNode {
-  id?: string;
-  layer?: string;
-  channel?: number;
-  contribution?: number;
-  decision?: unknown;
-  children?: TreeNode[];
-}
-
 interface Result {
+  job: string;
   method: string;
   decision: Record<string, unknown>;
   figures: FigureView[];
-  data: { tree?: TreeNode; [k: string]: unknown };
+  data: { tree?: TreeNode; layers?: string[]; [k: string]: unknown };
   input: string;
   explain_ms: number;
   backend: string;
-}
-
-async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const r = await fetch(path, init);
-  const body = await r.json();
-  if (!r.ok) throw new Error(body.error ?? `HTTP ${r.status}`);
-  return body as T;
+  metrics: Metrics | null;
+  metricsNote: string | null;
+  perturbation: Perturbation | null;
 }
 
 function Overlay(props: { input: string; fig: FigureView; opacity: number }) {
@@ -57,8 +47,18 @@ function Overlay(props: { input: string; fig: FigureView; opacity: number }) {
   );
 }
 
-function Tree(props: { node: TreeNode; onPick: (id: string) => void; picked: string | null }) {
+interface TreeProps {
+  node: TreeNode;
+  layers?: string[];
+  picked: string | null;
+  expanding: string | null;
+  onPick: (id: string) => void;
+  onExpand: (id: string) => void;
+}
+
+function Tree(props: TreeProps) {
   const n = props.node;
+  const grow = canExpand(n, props.layers);
   const label = n.layer !== undefined
     ? `${n.layer} ch ${n.channel} (${(n.contribution ?? 0).toFixed(3)})`
     : "decision";
@@ -68,17 +68,23 @@ function Tree(props: { node: TreeNode; onPick: (id: string) => void; picked: str
         type="button"
         class={props.picked === n.id ? "node picked" : "node"}
         data-node={n.id}
-        onClick={() => n.id && props.onPick(n.id)}
+        data-expandable={grow ? "true" : undefined}
+        title={grow ? "click to decompose this neuron into the next layer" : undefined}
+        onClick={() => {
+          if (!n.id) return;
+          props.onPick(n.id);
+          if (grow) props.onExpand(n.id);
+        }}
         onMouseEnter={() => n.id && props.onPick(n.id)}
       >
+        {grow ? "▸ " : ""}
         {label}
+        {props.expanding === n.id ? " …" : ""}
       </button>
       {n.children?.length
         ? (
           <ul>
-            {n.children.map((c, i) => (
-              <Tree key={c.id ?? i} node={c} onPick={props.onPick} picked={props.picked} />
-            ))}
+            {n.children.map((c, i) => <Tree key={c.id ?? i} {...props} node={c} />)}
           </ul>
         )
         : null}
@@ -86,8 +92,41 @@ function Tree(props: { node: TreeNode; onPick: (id: string) => void; picked: str
   );
 }
 
-/** The dashboard. */
+/** The dashboard: the explanation view and the FAM episode view. */
 export function App(props: AppProps) {
+  const [tab, setTab] = useState<"explain" | "episode">("explain");
+  return (
+    <main>
+      <h1>cnnlens</h1>
+      <nav class="tabs">
+        <button
+          type="button"
+          id="tab-explain"
+          class={tab === "explain" ? "tab active" : "tab"}
+          onClick={() => setTab("explain")}
+        >
+          Explain
+        </button>
+        <button
+          type="button"
+          id="tab-episode"
+          class={tab === "episode" ? "tab active" : "tab"}
+          onClick={() => setTab("episode")}
+        >
+          FAM episode
+        </button>
+      </nav>
+      <div hidden={tab !== "explain"}>
+        <ExplainView {...props} />
+      </div>
+      <div hidden={tab !== "episode"}>
+        <EpisodeView models={props.models} images={props.images} />
+      </div>
+    </main>
+  );
+}
+
+function ExplainView(props: AppProps) {
   const [model, setModel] = useState(props.models[0]?.id ?? "");
   const [images, setImages] = useState(props.images);
   const [image, setImage] = useState(props.images[0]?.id ?? "");
@@ -95,6 +134,8 @@ export function App(props: AppProps) {
   const [method, setMethod] = useState(props.methods[0]?.id ?? "");
   const [layers, setLayers] = useState("");
   const [klass, setKlass] = useState("");
+  const [depth, setDepth] = useState("1");
+  const [expanding, setExpanding] = useState<string | null>(null);
   const [status, setStatus] = useState("idle");
   const [job, setJob] = useState<string | null>(null);
   const [results, setResults] = useState<Result[]>([]);
@@ -124,29 +165,18 @@ export function App(props: AppProps) {
         layers: layers.split(",").map((s) => s.trim()).filter(Boolean),
         class: klass === "" ? undefined : Number(klass),
         references: reference ? [reference] : [],
+        options: method === "gap" && depth ? { depth } : {},
       };
-      const { id } = await api<{ id: string }>("/api/jobs", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
+      const s = await runJob<Omit<Result, "job" | "method">>("/api/jobs", body, (st) => {
+        setJob(st.id);
+        setStatus(`${st.status}: ${st.progress}`);
       });
-      setJob(id);
-      for (;;) {
-        const s = await api<{ status: string; progress: string; result?: Result; error?: string }>(
-          `/api/jobs/${id}?wait=1000`,
-        );
-        setStatus(`${s.status}: ${s.progress}`);
-        if (s.status === "done") {
-          setResults((r) => [...r.slice(-5), { ...s.result!, method }]);
-          setStep(0);
-          setPicked(null);
-          break;
-        }
-        if (s.status === "failed" || s.status === "cancelled") {
-          if (s.error) setError(s.error);
-          break;
-        }
+      if (s.status === "done") {
+        setResults((r) => [...r.slice(-5), { ...s.result!, job: s.id, method }]);
+        setStep(0);
+        setPicked(null);
       }
+      if (s.error) setError(s.error);
     } catch (e) {
       setError((e as Error).message);
       setStatus("idle");
@@ -155,7 +185,35 @@ export function App(props: AppProps) {
   }
 
   async function cancel() {
-    if (job) await api(`/api/jobs/${job}`, { method: "DELETE" });
+    if (job) await cancelJob(job);
+  }
+
+  async function expand(id: string) {
+    const cur = results[results.length - 1];
+    if (!cur || expanding !== null) return;
+    setExpanding(id);
+    setError("");
+    try {
+      const s = await runJob<Expansion>(
+        `/api/jobs/${cur.job}/expand`,
+        { node: id },
+        (st) => setStatus(`expand ${id} ${st.status}: ${st.progress}`),
+      );
+      if (s.status === "done") {
+        setResults((rs) =>
+          rs.map((r) => {
+            if (r !== cur) return r;
+            const next = { ...r, data: structuredClone(r.data), figures: [...r.figures] };
+            graftExpansion(next, s.result!);
+            return next;
+          })
+        );
+      }
+      if (s.error) setError(s.error);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+    setExpanding(null);
   }
 
   async function upload(ev: Event) {
@@ -179,9 +237,9 @@ export function App(props: AppProps) {
       current.figures[0]
     : undefined;
 
+  const chosen = images.find((i) => i.id === image);
   return (
-    <main>
-      <h1>cnnlens</h1>
+    <>
       <section class="controls">
         <label>
           Model
@@ -202,6 +260,7 @@ export function App(props: AppProps) {
           >
             {images.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
           </select>
+          {chosen?.box ? <span class="hint" id="box-known">box known: metrics panel</span> : null}
         </label>
         <label>
           Upload image <input type="file" name="upload" accept="image/png,image/jpeg" onChange={upload} />
@@ -245,6 +304,20 @@ export function App(props: AppProps) {
             onInput={(e) => setKlass((e.target as HTMLInputElement).value)}
           />
         </label>
+        {method === "gap"
+          ? (
+            <label>
+              gAP depth{" "}
+              <input
+                name="depth"
+                value={depth}
+                placeholder="all"
+                title="levels computed at once; click a ▸ node to grow the tree further"
+                onInput={(e) => setDepth((e.target as HTMLInputElement).value)}
+              />
+            </label>
+          )
+          : null}
         <button type="button" id="run" onClick={run} disabled={job !== null}>Explain</button>
         <button type="button" id="cancel" onClick={cancel} disabled={job === null}>Cancel</button>
         <span id="status">{status}</span>
@@ -297,12 +370,20 @@ export function App(props: AppProps) {
                 {current.data.tree
                   ? (
                     <ul class="tree" id="tree">
-                      <Tree node={current.data.tree} onPick={setPicked} picked={picked} />
+                      <Tree
+                        node={current.data.tree}
+                        layers={current.data.layers}
+                        picked={picked}
+                        expanding={expanding}
+                        onPick={setPicked}
+                        onExpand={expand}
+                      />
                     </ul>
                   )
                   : null}
               </div>
             </div>
+            {current.metricsNote ? <p class="note">{current.metricsNote}</p> : null}
             <div class="thumbs">
               {current.figures.map((f, i) => (
                 <figure key={i}>
@@ -314,6 +395,8 @@ export function App(props: AppProps) {
           </section>
         )
         : null}
+      {current?.metrics ? <MetricsPanel m={current.metrics} method={current.method} /> : null}
+      {current?.perturbation ? <PerturbationPanel p={current.perturbation} input={current.input} /> : null}
       {results.length > 1
         ? (
           <section class="compare" id="compare">
@@ -329,6 +412,6 @@ export function App(props: AppProps) {
           </section>
         )
         : null}
-    </main>
+    </>
   );
 }

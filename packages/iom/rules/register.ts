@@ -20,6 +20,7 @@ import { avgPoolExcitation, globalAvgPoolExcitation, maxPoolExcitation } from ".
 import { batchNormExcitation, identityExcitation, leakyReluExcitation, reluExcitation } from "./pointwise.ts";
 import { reshapeExcitation } from "./reshape.ts";
 import { addExcitation } from "./add.ts";
+import { padExcitation } from "./pad.ts";
 import type { SignSplit } from "./sign_split.ts";
 
 /** Rule kind of the positive excitation `Exc⁺` (VJP-rule signature). */
@@ -55,6 +56,7 @@ export function excitationRules(
       identity: identityExcitation,
       flatten: reshapeExcitation,
       reshape: reshapeExcitation,
+      pad: padExcitation,
     },
     negative: {
       gemm: gemmExcitation(-1, split),

@@ -23,6 +23,7 @@ Deno.test("excitation rules are registered for the supported ops; Exc⁻ only wh
     "identity",
     "leakyrelu",
     "maxpool",
+    "pad",
     "relu",
     "reshape",
   ]);

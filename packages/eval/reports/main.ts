@@ -4,6 +4,7 @@
  *
  *     npx nx run eval:reports                       # all, full size, docs/results/
  *     deno run -A packages/eval/reports/main.ts --ci --out /tmp/r fam
+ *     deno run -A packages/eval/reports/main.ts --index     # only rewrite <out>/README.md
  * @module
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -40,7 +41,8 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
-  const chosen = names.length ? all.filter((r) => names.includes(r.name)) : all;
+  const indexOnly = args.includes("--index");
+  const chosen = indexOnly ? [] : names.length ? all.filter((r) => names.includes(r.name)) : all;
   await mkdir(outDir, { recursive: true });
   for (const r of chosen) {
     const t0 = performance.now();
@@ -64,5 +66,5 @@ if (import.meta.main) {
     machineNote(),
     "",
   ];
-  if (!names.length) await writeFile(join(outDir, "README.md"), index.join("\n"));
+  if (!names.length || indexOnly) await writeFile(join(outDir, "README.md"), index.join("\n"));
 }

@@ -35,5 +35,4 @@ export {
   registerExcitationRules,
 } from "./rules/register.ts";
 export { type PartTranspose, type SignSplit, signSplitVjp, type WeightPart } from "./rules/sign_split.ts";
-export { convTranspose, dilateKernel } from "./rules/conv_transpose.ts";
 export { clearExcitationCache } from "./rules/kernel_cache.ts";

@@ -1,11 +1,14 @@
 /**
  * Excitation rules of `conv2d` (PANE §3.2: a convolution is a linear layer whose rows are the sliding
- * windows): the sign split of {@linkcode signSplitVjp} with transposed convolutions, never a matrix.
+ * windows): the sign split of {@linkcode signSplitVjp} with the core's transposed convolutions
+ * (`convTranspose`: forward convolutions with flipped kernels, any stride/padding/dilation/groups), never a
+ * matrix.
  * @module
  */
-import { type Tensor, tf, type VjpRule } from "@cnnlens/core";
+import { convTranspose, kernelCache, type Tensor, tf, type VjpRule } from "@cnnlens/core";
 import { type SignSplit, signSplitVjp, type WeightPart } from "./sign_split.ts";
-import { convTranspose } from "./conv_transpose.ts";
+import { cachedKernels } from "./kernel_cache.ts";
+import { weightPart } from "./weight_part.ts";
 
 /**
  * The `conv2d` excitation rule (any stride, padding, dilation, groups, depthwise).
@@ -28,8 +31,13 @@ export function conv2dExcitation(sign: 1 | -1, split: SignSplit = "sum-differenc
   return (node, [x], out, dy) => {
     const bias = node.params.bias;
     const yPrime = bias ? tf.sub(out, bias) : out;
+    const w = node.params.weight;
+    // `Pᵀ r` for one sign part P of the weights; the parts and their transposed kernels are kept.
     const t = (r: Tensor, part: WeightPart) =>
-      convTranspose(node, r, [r.shape[0], ...x.shape.slice(1)], part);
+      convTranspose(node, r, x.shape, {
+        weight: part === "w" ? w : cachedKernels(w, `conv:${part}`, () => [weightPart(w, part)])[0],
+        cache: kernelCache,
+      });
     return [signSplitVjp(sign, x, yPrime, dy, t, split)];
   };
 }

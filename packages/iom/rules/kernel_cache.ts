@@ -1,29 +1,20 @@
 /**
- * A cache of kernels derived from a model's weights (sign parts, flipped and channel-transposed
- * convolution kernels, polyphase sub-kernels). Deriving them costs more than using them — a transpose of
- * the weights, and on wasm the XNNPACK packing of every new kernel — and they depend on the weights only,
- * never on the input, so they are made once per weight tensor. Entries are released when their weight
- * tensor has been disposed (checked on every use) or by {@linkcode clearExcitationCache}. The memory cost is
- * that of the derived kernels: twice the convolution weights for the default sign split.
+ * IOM's derived kernels (sign parts `|W|`, `W⁺`, `W⁻` and their transposed convolution kernels) live in the
+ * core's shared `kernelCache`, beside the kernels of the core's own `conv2d` gradient, so one flipped copy of
+ * `W` serves both. Deriving them costs more than using them (a transpose of the weights, and on wasm the
+ * XNNPACK packing of every new kernel), and they depend on the weights only, so they are made once per
+ * weight tensor. They are released by `graph.dispose()` (or when their weight tensor has been disposed,
+ * at the next use) or by {@linkcode clearExcitationCache}. Memory: about twice the convolution weights for the
+ * default sign split (`W` and `|W|`).
  * @module
  */
-import { type Tensor, tf } from "@cnnlens/core";
-
-const cache = new Map<Tensor, Map<string, Tensor[]>>();
-
-function sweep(): void {
-  for (const [w, entries] of cache) {
-    if (!w.isDisposed) continue;
-    for (const ts of entries.values()) tf.dispose(ts);
-    cache.delete(w);
-  }
-}
+import { kernelCache, type Tensor } from "@cnnlens/core";
 
 /**
  * The tensors derived from `owner` under `key`, made by `make` on first use and kept (no `tf.tidy`
  * releases them).
  * @param owner The weight tensor they derive from.
- * @param key What they are (e.g. `conv:abs`).
+ * @param key What they are (e.g. `gemm:abs`).
  * @param make Builds them (its temporaries are released).
  * @returns The cached tensors.
  * @example
@@ -38,19 +29,12 @@ function sweep(): void {
  * ```
  */
 export function cachedKernels(owner: Tensor, key: string, make: () => Tensor[]): Tensor[] {
-  sweep();
-  let entries = cache.get(owner);
-  if (!entries) cache.set(owner, entries = new Map());
-  let ts = entries.get(key);
-  if (!ts) {
-    ts = tf.tidy(make).map((t) => tf.keep(t));
-    entries.set(key, ts);
-  }
-  return ts;
+  return kernelCache.get(owner, key, make);
 }
 
 /**
- * Release every cached derived kernel (they are rebuilt on next use).
+ * Release every cached derived kernel — the whole shared core `kernelCache`, so the core's transposed
+ * `conv2d` gradient kernels too (they are rebuilt on next use).
  * @returns The number of tensors released.
  * @example
  * ```ts
@@ -60,13 +44,5 @@ export function cachedKernels(owner: Tensor, key: string, make: () => Tensor[]):
  * ```
  */
 export function clearExcitationCache(): number {
-  let n = 0;
-  for (const entries of cache.values()) {
-    for (const ts of entries.values()) {
-      n += ts.length;
-      tf.dispose(ts);
-    }
-  }
-  cache.clear();
-  return n;
+  return kernelCache.clear();
 }

@@ -51,8 +51,8 @@ Deno.test("Exc⁺ + Exc⁻ of every mixing op is the VJP restricted to non-zero 
   const g = residualNet();
   const { x } = image([3, 8, 8], 21);
   const trace = runForward(g, x);
-  // (The core's autodiff VJP cannot do dilated depthwise convs; convTranspose's own test covers "dw".)
-  for (const name of ["conv1", "conv3", "apool", "gap", "add", "fc"]) {
+  // "dw" is a dilated depthwise conv (tfjs cannot differentiate it; the core's VJP transposes it).
+  for (const name of ["conv1", "conv3", "dw", "apool", "gap", "add", "fc"]) {
     const n = g.node(name);
     const ins = n.inputs.map((i) => trace.get(i));
     const out = trace.get(name);

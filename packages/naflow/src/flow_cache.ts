@@ -1,15 +1,23 @@
-import { type GraphNode, type MaxPoolRouting, maxPoolRouting, type Tensor, tf } from "@cnnlens/core";
+import {
+  type GraphNode,
+  KernelCache,
+  type MaxPoolRouting,
+  maxPoolRouting,
+  type Tensor,
+  tf,
+} from "@cnnlens/core";
 
 /**
- * Per-explanation caches: within one {@linkcode withFlowCache} scope, a convolution's flipped kernel and a
- * max-pool's routing are computed once and shared by every rule that needs them (the cascade of
+ * Per-explanation caches: within one {@linkcode withFlowCache} scope, a convolution's transposed kernels
+ * and a max-pool's routing are computed once and shared by every rule that needs them (the cascade of
  * coefficients, the NA-BP rules, every LSQR iteration); everything is released when the outermost scope
- * returns, so nothing outlives an explanation.
+ * returns, so nothing outlives an explanation. (On wasm the transposed kernels live in the core's shared
+ * `kernelCache` instead, kept with the weights: see `conv_transpose.ts`.)
  * @module
  */
 
 let depth = 0;
-const kernels = new Map<GraphNode, Tensor>();
+const kernels = new KernelCache();
 const routings = new Map<GraphNode, { x: Tensor; routing: MaxPoolRouting }>();
 
 /**
@@ -31,34 +39,16 @@ export async function withFlowCache<T>(f: () => Promise<T>): Promise<T> {
     return await f();
   } finally {
     if (--depth === 0) {
-      for (const t of kernels.values()) t.dispose();
-      for (const r of routings.values()) r.routing.dispose();
       kernels.clear();
+      for (const r of routings.values()) r.routing.dispose();
       routings.clear();
     }
   }
 }
 
-/** The cached kernel of a node, if any. */
-export function cachedKernel(node: GraphNode): Tensor | undefined {
-  return depth > 0 ? kernels.get(node) : undefined;
-}
-
-/**
- * Keep a kernel for the rest of the scope (ignored, and disposed, outside a scope).
- * @param node The node.
- * @param kernel The tensor (owned by the cache from now on).
- * @returns Whether it was cached.
- */
-export function storeKernel(node: GraphNode, kernel: Tensor): boolean {
-  if (depth === 0 || kernels.has(node)) return false;
-  kernels.set(node, kernel);
-  return true;
-}
-
-/** Whether a cache scope is open. */
-export function inFlowCache(): boolean {
-  return depth > 0;
+/** The kernel cache of the open scope (undefined outside a scope). */
+export function flowKernels(): KernelCache | undefined {
+  return depth > 0 ? kernels : undefined;
 }
 
 /**

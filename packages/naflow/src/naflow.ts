@@ -17,7 +17,6 @@ import type { SolveStats } from "./lsqr.ts";
 import { type ChainUnit, pathNodes, segmentChain } from "./segment.ts";
 import { NAFLOW_VJP_KIND } from "./conv_transpose.ts";
 import { contributionDecision } from "./similarity.ts";
-import { cacheKernels } from "./conv_transpose.ts";
 import { withFlowCache } from "./flow_cache.ts";
 
 /**
@@ -415,7 +414,6 @@ async function flow(
   };
 
   try {
-    await cacheKernels(relevant.map((n) => graph.node(n)));
     const value = tf.tidy(() => decision.read(trace.get(dnode)));
     const v = (await value.data())[0];
     value.dispose();

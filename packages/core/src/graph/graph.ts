@@ -3,6 +3,7 @@ import type { GraphNode, OpName } from "./node.ts";
 import { getRule } from "../rules/registry.ts";
 import type { ShapeRule } from "../rules/forward.ts";
 import "../rules/forward.ts";
+import { kernelCache } from "../rules/kernel_cache.ts";
 
 /** Raised when a node name (layer) cannot be found; carries the nearest names. */
 export class UnknownNodeError extends Error {
@@ -225,9 +226,10 @@ export class Graph {
     return this.nodes.filter((n) => n.op === op);
   }
 
-  /** Release every parameter tensor. */
+  /** Release every parameter tensor, and the kernels derived from them in the shared `kernelCache`. */
   dispose(): void {
     for (const n of this.nodes) for (const t of Object.values(n.params)) t.dispose();
+    kernelCache.sweep();
   }
 }
 

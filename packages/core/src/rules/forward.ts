@@ -9,6 +9,7 @@ import type { Attrs, GraphNode, OpName } from "../graph/node.ts";
 import { backendAxis } from "../graph/layout.ts";
 import { registerRule } from "./registry.ts";
 import { maxPoolRouting, maxPoolScatter } from "./maxpool_routing.ts";
+import { convInputGradient, usesConvTranspose } from "./conv_transpose.ts";
 
 /** Signature of `forward` rules. */
 export type ForwardRule = (node: GraphNode, inputs: Tensor[]) => Tensor;
@@ -90,6 +91,21 @@ export function conv2dNoBias(node: GraphNode, x: Tensor, weight: Tensor): Tensor
   return tf.concat(parts, 3);
 }
 
+/**
+ * The convolution with its input gradient by `convTranspose` (forward convolutions) instead of tfjs's
+ * backprop kernel, for tfjs autodiff (`gradients()`); see `usesConvTranspose`. The weights are constants
+ * here, as everywhere in the graph: no gradient flows to them.
+ */
+function conv2dTransposeGrad(node: GraphNode, x: Tensor): Tensor {
+  const f = tf.customGrad(
+    ((v: Tensor) => ({
+      value: conv2dNoBias(node, v, node.params.weight),
+      gradFunc: (dy: Tensor) => convInputGradient(node, dy, v.shape),
+    })) as unknown as Parameters<typeof tf.customGrad>[0],
+  );
+  return f(x);
+}
+
 function toNCHW(x: Tensor): Tensor {
   return x.rank === 4 ? tf.transpose(x, [0, 3, 1, 2]) : x;
 }
@@ -104,7 +120,9 @@ const forward: Partial<Record<OpName, ForwardRule>> = {
   const: (n) => n.params.value.clone(),
   identity: (_n, [x]) => x.clone(),
   conv2d: (n, [x]) => {
-    const y = conv2dNoBias(n, x, n.params.weight);
+    const y = usesConvTranspose(n) && tf.engine().isTapeOn()
+      ? conv2dTransposeGrad(n, x)
+      : conv2dNoBias(n, x, n.params.weight);
     return n.params.bias ? tf.add(y, n.params.bias) : y;
   },
   batchnorm: (n, [x]) =>

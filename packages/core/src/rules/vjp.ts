@@ -11,6 +11,7 @@ import type { GraphNode, OpName } from "../graph/node.ts";
 import { findRule, getRule, registerRule } from "./registry.ts";
 import { conv2dNoBias, coreOps, type ForwardRule } from "./forward.ts";
 import { maxPoolGather, maxPoolRouting, maxPoolScatter } from "./maxpool_routing.ts";
+import { convInputGradient, usesConvTranspose } from "./conv_transpose.ts";
 
 /**
  * `vjp` rule: the cotangents of the inputs flagged in `needed` (null elsewhere), given the output's
@@ -86,8 +87,25 @@ const viaForward: JvpRule = (n, inputs, out, tangents) => {
   return fwd(n, tangents.map((t, i) => t ?? tf.zerosLike(inputs[i])));
 };
 
+/**
+ * `vjp` rule of `conv2d` (input only; weights are constants): `convTranspose` where
+ * `usesConvTranspose` holds (wasm, and dilated convolutions everywhere), else tfjs autodiff
+ * (its `Conv2DBackpropInput`).
+ * @example
+ * ```ts
+ * import { conv2dVjp, getRule } from "@cnnlens/core";
+ * if (getRule("vjp", "conv2d", "n") !== conv2dVjp) throw new Error("the registered conv2d rule");
+ * ```
+ */
+export const conv2dVjp: VjpRule = (n, inputs, out, dy, needed) => {
+  if (!needed[0]) return [null];
+  if (!usesConvTranspose(n)) return autodiffVjp(n, inputs, out, dy, needed);
+  return [convInputGradient(n, dy, inputs[0].shape)];
+};
+
 const vjp: Partial<Record<OpName, VjpRule>> = {
   identity: (_n, _i, _o, dy) => [dy],
+  conv2d: conv2dVjp,
   relu: (_n, [x], _o, dy) => [tf.mul(dy, tf.step(x, 0))],
   leakyrelu: (
     n,

@@ -22,7 +22,9 @@ export interface Member {
 export function projectJson(m: Member): string {
   const targets: Record<string, unknown> = {
     test: {
-      command: `${m.browser ? "bash tools/ensure_chromium.sh && " : ""}deno test -A --doc --quiet ${m.root}`,
+      command: `${
+        m.browser ? "bash tools/ensure_chromium.sh && " : ""
+      }deno run -A tools/deno_test.ts -A --doc --quiet ${m.root}`,
       options: { cwd: "{workspaceRoot}" },
     },
     lint: { command: `deno lint ${m.root}`, options: { cwd: "{workspaceRoot}" } },

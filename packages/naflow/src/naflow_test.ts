@@ -429,6 +429,33 @@ Deno.test("naflow() releases every tensor: tf.memory() is flat over repeated exp
   nets.forEach((g) => g.dispose());
 });
 
+Deno.test("naflow() releases every tensor when the explanation stops part-way (an error at any layer)", async () => {
+  await useBackend("cpu");
+  const nets = [tinyNet(), residualNet(3, 8), gatedNet(4, 8)];
+  for (const [i, g] of nets.entries()) {
+    const x = tf.randomNormal([1, 8, 8, g.node(g.input).shape[0]], 0, 1, "float32", 20 + i);
+    const opts = { maxIterations: 4, damping: 0.3 };
+    const all = (await naflow(g, x, classLogit(1), opts)).layers.length;
+    assert.ok(all >= 3);
+    const before = tf.memory().numTensors;
+    for (let stopAt = 1; stopAt <= all; stopAt++) {
+      let seen = 0;
+      await assert.rejects(
+        naflow(g, x, classLogit(1), {
+          ...opts,
+          onLayer: () => {
+            if (++seen === stopAt) throw new Error(`stop at ${stopAt}`);
+          },
+        }),
+        new RegExp(`stop at ${stopAt}`),
+      );
+      assert.equal(tf.memory().numTensors, before, `net ${i}, stopped at layer ${stopAt} of ${all}`);
+    }
+    x.dispose();
+    g.dispose();
+  }
+});
+
 Deno.test("naflow() options and errors: start layer, inner layers, solver cap, bad inputs", async () => {
   await useBackend("cpu");
   const g = residualNet(3, 8);

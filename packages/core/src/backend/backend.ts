@@ -1,4 +1,5 @@
 import { tf } from "../tf.ts";
+import { CONV_TRANSPOSE_BACKENDS } from "../rules/conv_transpose.ts";
 
 /** Names of the tfjs backends cnnlens supports. */
 export type BackendName = "webgpu" | "wasm" | "cpu";
@@ -121,16 +122,22 @@ export async function activeBackend(): Promise<BackendInfo> {
   return await useBackend("auto");
 }
 
-/** Kernels a graph's gradients need per op, beyond the forward kernels (tfjs kernel names). */
+/**
+ * Kernels a graph's gradients need per op on `backend`, beyond the forward kernels (tfjs kernel names). On
+ * the backends of `CONV_TRANSPOSE_BACKENDS` the core differentiates convolutions with forward convolutions
+ * and max-pools (wasm) with its own routing scatter, so no backprop kernel is needed there.
+ */
 function gradientKernels(
   node: { op: string; attrs: { group?: number }; params: Record<string, { shape: number[] }> },
+  backend: string,
 ): string[] {
   if (node.op === "conv2d") {
+    if (CONV_TRANSPOSE_BACKENDS.has(backend)) return [];
     const g = node.attrs.group ?? 1;
     const depthwise = g > 1 && node.params.weight?.shape[2] === g;
     return depthwise ? ["DepthwiseConv2dNativeBackpropInput"] : ["Conv2DBackpropInput"];
   }
-  if (node.op === "maxpool") return ["MaxPoolGrad"];
+  if (node.op === "maxpool") return backend === "wasm" ? [] : ["MaxPoolGrad"];
   if (node.op === "avgpool") return ["AvgPoolGrad"];
   return [];
 }
@@ -148,6 +155,6 @@ export function missingKernels(
   gradientsToo = true,
 ): string[] {
   const need = new Set<string>();
-  if (gradientsToo) { for (const n of nodes) for (const k of gradientKernels(n)) need.add(k); }
+  if (gradientsToo) { for (const n of nodes) for (const k of gradientKernels(n, backend)) need.add(k); }
   return [...need].filter((k) => !tf.getKernel(k, backend));
 }

@@ -7,7 +7,7 @@ import { classLogit, neuron } from "../targets/decision.ts";
 import { GraphBuilder } from "../models/builder.ts";
 import { assertAllClose, forEachBackend, values } from "../_testing/assert.ts";
 import { tinyNet } from "../_testing/tiny.ts";
-import { useBackend } from "../backend/backend.ts";
+import { missingKernels, useBackend } from "../backend/backend.ts";
 import { conv2dNoBias, type ForwardRule } from "../rules/forward.ts";
 import { getRule, registerRule } from "../rules/registry.ts";
 import { CONV_TRANSPOSE_BACKENDS } from "../rules/conv_transpose.ts";
@@ -327,4 +327,33 @@ Deno.test("on wasm the transposed kernels are made once per graph and released b
   assert.equal(kernelCache.size, 0);
   assert.equal(tf.memory().numTensors, built - params);
   x.dispose();
+});
+
+Deno.test("missingKernels() names exactly what makes gradients() fail: depthwise backprop on wasm only without the transposed path", async () => {
+  await useBackend("wasm");
+  const g = stridedNet(true);
+  const x = tf.randomNormal([1, 17, 15, 3], 0, 1, "float32", 43);
+  const tryGradients = () => {
+    try {
+      gradients(g, x, classLogit(0), ["input"]).dispose();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  assert.deepEqual(missingKernels(g.nodes, "wasm"), []);
+  assert.ok(tryGradients(), "the core differentiates depthwise convolutions on wasm");
+  CONV_TRANSPOSE_BACKENDS.delete("wasm");
+  try {
+    assert.deepEqual(missingKernels(g.nodes, "wasm"), ["DepthwiseConv2dNativeBackpropInput"]);
+    assert.ok(!tryGradients(), "tfjs-wasm alone has no depthwise backprop kernel");
+  } finally {
+    CONV_TRANSPOSE_BACKENDS.add("wasm");
+  }
+  assert.deepEqual(missingKernels(g.nodes, "cpu"), []);
+  const plain = stridedNet(false);
+  assert.deepEqual(missingKernels(plain.nodes, "wasm"), []);
+  plain.dispose();
+  x.dispose();
+  g.dispose();
 });

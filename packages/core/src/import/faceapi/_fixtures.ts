@@ -88,3 +88,26 @@ export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/**
+ * Asserts that each node's gradient from tfjs autodiff equals the per-op VJP walk's, to 1e-4 of its largest
+ * entry, and is not zero.
+ * @param auto Gradients by node (tfjs autodiff).
+ * @param walked Cotangents by node (the core's per-op walk).
+ * @param nodes The nodes to compare.
+ * @param label Prefix of the failure messages (e.g. the backend).
+ */
+export async function assertWalkEqualsAutodiff(
+  auto: Map<string, tf.Tensor>,
+  walked: Map<string, tf.Tensor>,
+  nodes: string[],
+  label: string,
+): Promise<void> {
+  for (const n of nodes) {
+    const [a, b] = [await auto.get(n)!.data(), await walked.get(n)!.data()];
+    const scale = maxAbs(a, new Float32Array(a.length));
+    if (!(scale > 0)) throw new Error(`${label} ${n}: zero gradient`);
+    const err = maxAbs(a, b);
+    if (!(err <= 1e-4 * scale)) throw new Error(`${label} ${n}: ${err} (scale ${scale})`);
+  }
+}

@@ -19,6 +19,7 @@ export * from "./src/rules/vjp.ts";
 export * from "./src/rules/maxpool_routing.ts";
 export * from "./src/rules/kernel_cache.ts";
 export * from "./src/rules/conv_transpose.ts";
+export * from "./src/rules/pad.ts";
 export * from "./src/exec/forward.ts";
 export * from "./src/exec/backward.ts";
 export * from "./src/exec/gradients.ts";

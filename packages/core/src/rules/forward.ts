@@ -10,6 +10,7 @@ import { backendAxis } from "../graph/layout.ts";
 import { registerRule } from "./registry.ts";
 import { maxPoolRouting, maxPoolScatter } from "./maxpool_routing.ts";
 import { convInputGradient, usesConvTranspose } from "./conv_transpose.ts";
+import { padAdjoint, padPairs } from "./pad.ts";
 
 /** Signature of `forward` rules. */
 export type ForwardRule = (node: GraphNode, inputs: Tensor[]) => Tensor;
@@ -220,15 +221,21 @@ const forward: Partial<Record<OpName, ForwardRule>> = {
     return tf.div(e, tf.sum(e, axis, true));
   },
   pad: (n, [x]) => {
-    const p = n.attrs.padding!;
-    const r = p.length / 2;
-    const pairs: [number, number][] = [[0, 0]];
-    for (let i = 0; i < r; i++) pairs.push([p[i], p[i + r]]);
-    const internal = x.rank === 4 ? [pairs[0], pairs[2], pairs[3], pairs[1]] : pairs;
+    const internal = padPairs(n, x.rank);
     const mode = n.attrs.mode ?? "constant";
-    if (mode === "constant") return tf.pad(x, internal as [number, number][], n.attrs.value ?? 0);
-    if (mode === "reflect") return tf.mirrorPad(x, internal as [number, number][], "reflect");
-    throw new RangeError(`Pad mode '${mode}' at node '${n.name}' is not supported: use constant or reflect`);
+    if (mode === "constant") return tf.pad(x, internal, n.attrs.value ?? 0);
+    if (mode !== "reflect") {
+      throw new RangeError(`Pad mode '${mode}' at node '${n.name}' is not supported: use constant or reflect`);
+    }
+    if (!tf.engine().isTapeOn()) return tf.mirrorPad(x, internal, "reflect");
+    // tfjs's MirrorPad gradient drops the reflected copies: differentiate with the exact adjoint.
+    const f = tf.customGrad(
+      ((v: Tensor) => ({
+        value: tf.mirrorPad(v, internal, "reflect"),
+        gradFunc: (dy: Tensor) => padAdjoint(n, dy),
+      })) as unknown as Parameters<typeof tf.customGrad>[0],
+    );
+    return f(x);
   },
 };
 

@@ -12,6 +12,7 @@ import { findRule, getRule, registerRule } from "./registry.ts";
 import { conv2dNoBias, coreOps, type ForwardRule } from "./forward.ts";
 import { maxPoolGather, maxPoolRouting, maxPoolScatter } from "./maxpool_routing.ts";
 import { convInputGradient, usesConvTranspose } from "./conv_transpose.ts";
+import { padAdjoint } from "./pad.ts";
 
 /**
  * `vjp` rule: the cotangents of the inputs flagged in `needed` (null elsewhere), given the output's
@@ -143,7 +144,7 @@ const vjp: Partial<Record<OpName, VjpRule>> = {
     } finally {
       r.dispose();
     }
-  },
+  },  pad: (n, _i, _o, dy) => [padAdjoint(n, dy)],
 };
 
 const jvp: Partial<Record<OpName, JvpRule>> = {

@@ -3,7 +3,9 @@
  * (wasm) on the same network's ONNX export, and ONNX import time and memory. Default 112×112 on cpu and
  * wasm; `CNNLENS_BENCH_FULL=1` for 224×224, `CNNLENS_BENCH_BACKENDS=cpu,wasm,webgpu` to choose backends.
  * The ONNX parts need `tools/.big/resnet{18,50}.onnx` from `tools/export_onnx_fixtures.py --big --resnet18`
- * (PyTorch, not needed for the tests) and are skipped without them.
+ * (PyTorch, not needed for the tests) and are skipped without them; without PyTorch,
+ * `npx deno run -A tools/make_big_onnx.ts` writes a ResNet-50 of the same shape with random weights
+ * (`--fused` folds BN into the convolutions as that export does).
  * Run: `npx nx bench core` or `npx deno bench -A --no-check packages/core/bench`.
  */
 import {
@@ -18,6 +20,7 @@ import {
   useBackend,
 } from "../mod.ts";
 import type { BackendName } from "../mod.ts";
+import { peakRss, resetPeakRss } from "../src/_testing/rss.ts";
 
 const size = Deno.env.get("CNNLENS_BENCH_FULL") ? 224 : 112;
 const backends = (Deno.env.get("CNNLENS_BENCH_BACKENDS") ?? "cpu,wasm").split(",") as BackendName[];
@@ -100,21 +103,29 @@ for (const backend of backends) {
 const r50 = `${big}resnet50.onnx`;
 if (exists(r50)) {
   Deno.bench({
-    name: "importOnnx(resnet50.onnx, ~100 MB): parse + graph build (peak RSS growth printed once)",
+    name: "importOnnx(resnet50.onnx, ~100 MB): parse + graph build (RSS growth printed once)",
     async fn(b) {
       await useBackend("cpu");
       const bytes = await Deno.readFile(r50);
+      // With --v8-flags=--expose-gc the baseline holds no garbage (else a GC during the call can hide growth).
+      (globalThis as { gc?: () => void }).gc?.();
+      const tensorsBefore = tf.memory().numBytes;
       const before = Deno.memoryUsage().rss;
+      const peakReset = resetPeakRss();
       b.start();
       const g = importOnnx(bytes);
       b.end();
-      const grew = (Deno.memoryUsage().rss - before) / 2 ** 20;
+      const end = Deno.memoryUsage().rss;
+      const peak = peakReset ? peakRss() : undefined;
       if (!(globalThis as { _printed?: boolean })._printed) {
         (globalThis as { _printed?: boolean })._printed = true;
+        // The weights = the tfjs tensors the import made (float32); the file bytes read before do not count.
+        const weights = tf.memory().numBytes - tensorsBefore;
+        const fmt = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB (${(n / weights).toFixed(2)}×)`;
         console.log(
-          `importOnnx resnet50: RSS grew ${grew.toFixed(0)} MiB for ${
-            (bytes.length / 2 ** 20).toFixed(0)
-          } MiB of weights`,
+          `importOnnx resnet50: RSS grew ${fmt(end - before)}${
+            peak === undefined ? "" : `, peak ${fmt(peak - before)}`
+          } for ${(weights / 2 ** 20).toFixed(0)} MiB of weights`,
         );
       }
       g.dispose();

@@ -225,7 +225,9 @@ const forward: Partial<Record<OpName, ForwardRule>> = {
     const mode = n.attrs.mode ?? "constant";
     if (mode === "constant") return tf.pad(x, internal, n.attrs.value ?? 0);
     if (mode !== "reflect") {
-      throw new RangeError(`Pad mode '${mode}' at node '${n.name}' is not supported: use constant or reflect`);
+      throw new RangeError(
+        `Pad mode '${mode}' at node '${n.name}' is not supported: use constant or reflect`,
+      );
     }
     if (!tf.engine().isTapeOn()) return tf.mirrorPad(x, internal, "reflect");
     // tfjs's MirrorPad gradient drops the reflected copies: differentiate with the exact adjoint.

@@ -144,7 +144,8 @@ const vjp: Partial<Record<OpName, VjpRule>> = {
     } finally {
       r.dispose();
     }
-  },  pad: (n, _i, _o, dy) => [padAdjoint(n, dy)],
+  },
+  pad: (n, _i, _o, dy) => [padAdjoint(n, dy)],
 };
 
 const jvp: Partial<Record<OpName, JvpRule>> = {

@@ -16,17 +16,46 @@ export type OnnxDataType = "float32" | "float64" | "int64" | "int32" | "uint8" |
 /**
  * A decoded tensor (initializer or TENSOR attribute).
  *
- * `data` is a fresh, aligned copy (never a view into the model bytes), row-major:
+ * `data` is row-major:
  * - float32 → Float32Array, float64 → Float64Array, int64 → BigInt64Array, int32 → Int32Array,
  *   uint8 / bool → Uint8Array (bool as 0/1);
  * - float16 keeps `dataType: "float16"` but its values are converted to a Float32Array;
  * - int8 / int16 / uint16 are widened (losslessly) to int32, uint32 to int64.
+ *
+ * Where the values are stored as `raw_data` (or external data) in exactly that element type, on a
+ * little-endian host, at a byte offset aligned to the element size (4 for float32 / int32, 8 for float64 /
+ * int64, any for uint8), `data` is a view on the model's (or external file's) bytes: no copy is made, the
+ * view shares the caller's `ArrayBuffer`, so treat it as read-only and copy it to keep it past the bytes.
+ * Otherwise (unaligned, converted or typed-field values) it is a fresh, aligned array.
  */
 export interface OnnxTensor {
   name: string;
   dims: number[];
   dataType: OnnxDataType;
   data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+}
+
+/**
+ * An initializer whose values are decoded on request ({@link parseOnnxLazy}): lets an importer turn each
+ * weight into its final storage and drop the intermediate at once, instead of holding every decoded tensor.
+ * Everything but the decoding (data type, sizes, external files) is checked when the model is parsed.
+ */
+export interface OnnxLazyTensor {
+  name: string;
+  dims: number[];
+  dataType: OnnxDataType;
+  /**
+   * True when {@link read} returns a view on the model's (or external file's) bytes (see {@link OnnxTensor}
+   * for when): copy before keeping or writing it. False when every call returns a fresh array.
+   */
+  shared: boolean;
+  /**
+   * Decodes the values as {@link OnnxTensor.data} holds them. Nothing is cached: each call decodes again.
+   * With `scratch`, values that need a plain little-endian copy (unaligned raw float32 / int32 / int64 /
+   * float64) and fit in it are copied into it: the result is then a view on `scratch`, valid until the
+   * caller reuses it. For callers that only read the values before dropping them (no allocation per call).
+   */
+  read(scratch?: ArrayBuffer): OnnxTensor["data"];
 }
 
 /** Attribute values: FLOAT/INT → number, STRING → string, FLOATS/INTS → number[], STRINGS → string[], TENSOR → OnnxTensor. */
@@ -57,8 +86,8 @@ export interface OnnxValueInfo {
   elemType: string;
 }
 
-/** A parsed model. */
-export interface OnnxModel {
+/** A parsed model (`T`: how initializers are held, decoded {@link OnnxTensor}s by default). */
+export interface OnnxModel<T = OnnxTensor> {
   irVersion: number;
   /** Opset version of the default ONNX domain ("" / "ai.onnx"); 0 when the model imports none. */
   opset: number;
@@ -68,7 +97,7 @@ export interface OnnxModel {
   graph: {
     name: string;
     nodes: OnnxNode[];
-    initializers: Map<string, OnnxTensor>;
+    initializers: Map<string, T>;
     /** The real inputs (graph inputs that are not also initializers). */
     inputs: OnnxValueInfo[];
     outputs: OnnxValueInfo[];
@@ -389,32 +418,59 @@ function readExternal(t: TensorProto, name: string, ctx: ExternalContext): Uint8
   return file.subarray(offset, offset + length);
 }
 
-/** Copies little-endian raw bytes into a fresh typed array of `n` elements. */
-function fromRaw(raw: Uint8Array, typeId: number, n: number, name: string): OnnxTensor["data"] {
-  const [dt, size] = STORAGE[typeId];
+/** Data types whose raw little-endian bytes are already the result array's storage (no conversion). */
+const VIEWABLE: Record<number, (buf: ArrayBuffer, offset: number, n: number) => OnnxTensor["data"]> = {
+  1: (b, o, n) => new Float32Array(b, o, n),
+  2: (b, o, n) => new Uint8Array(b, o, n),
+  6: (b, o, n) => new Int32Array(b, o, n),
+  7: (b, o, n) => new BigInt64Array(b, o, n),
+  11: (b, o, n) => new Float64Array(b, o, n),
+};
+
+/** Decoder of `n` elements of raw little-endian bytes: a view when the storage allows it, else a copy. */
+function rawReader(raw: Uint8Array, typeId: number, n: number, name: string): Reader {
+  const size = STORAGE[typeId][1];
   if (raw.length !== n * size) {
     throw tensorError(
       name,
       `raw_data has ${raw.length} bytes, expected ${n * size} (${n} × ${dataTypeName(typeId)})`,
     );
   }
+  const view = VIEWABLE[typeId];
+  if (LITTLE_ENDIAN && view && raw.byteOffset % size === 0) {
+    return { shared: true, read: () => view(raw.buffer as ArrayBuffer, raw.byteOffset, n) };
+  }
+  return { shared: false, read: (scratch) => copyRaw(raw, typeId, n, name, scratch) };
+}
+
+/** Copies little-endian raw bytes (length already checked) into a fresh typed array of `n` elements. */
+function copyRaw(
+  raw: Uint8Array,
+  typeId: number,
+  n: number,
+  name: string,
+  scratch?: ArrayBuffer,
+): OnnxTensor["data"] {
+  const dt = STORAGE[typeId][0];
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const copyLE = <T extends Float32Array | Float64Array | BigInt64Array | Int32Array>(out: T): T => {
-    new Uint8Array(out.buffer).set(raw);
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(raw);
     return out;
   };
+  // Storage for a plain copy: the caller's scratch when it fits, else a fresh buffer.
+  const buf = () => (scratch && scratch.byteLength >= raw.length ? scratch : new ArrayBuffer(raw.length));
   switch (typeId) {
     case 1:
-      if (LITTLE_ENDIAN) return copyLE(new Float32Array(n));
+      if (LITTLE_ENDIAN) return copyLE(new Float32Array(buf(), 0, n));
       return Float32Array.from({ length: n }, (_, i) => dv.getFloat32(i * 4, true));
     case 11:
-      if (LITTLE_ENDIAN) return copyLE(new Float64Array(n));
+      if (LITTLE_ENDIAN) return copyLE(new Float64Array(buf(), 0, n));
       return Float64Array.from({ length: n }, (_, i) => dv.getFloat64(i * 8, true));
     case 7:
-      if (LITTLE_ENDIAN) return copyLE(new BigInt64Array(n));
+      if (LITTLE_ENDIAN) return copyLE(new BigInt64Array(buf(), 0, n));
       return BigInt64Array.from({ length: n }, (_, i) => dv.getBigInt64(i * 8, true));
     case 6:
-      if (LITTLE_ENDIAN) return copyLE(new Int32Array(n));
+      if (LITTLE_ENDIAN) return copyLE(new Int32Array(buf(), 0, n));
       return Int32Array.from({ length: n }, (_, i) => dv.getInt32(i * 4, true));
     case 2:
       return raw.slice();
@@ -437,42 +493,42 @@ function fromRaw(raw: Uint8Array, typeId: number, n: number, name: string): Onnx
   throw tensorError(name, `unsupported data type ${dataTypeName(typeId)} (${dt})`);
 }
 
-/** Converts the typed (non-raw) repeated fields. */
-function fromTyped(t: TensorProto, typeId: number, n: number, name: string): OnnxTensor["data"] {
+/** Decoder of the typed (non-raw) repeated fields (always a fresh array). */
+function typedReader(t: TensorProto, typeId: number, n: number, name: string): Reader {
   let src: ArrayLike<unknown>;
-  let out: OnnxTensor["data"];
+  let convert: () => OnnxTensor["data"];
   switch (typeId) {
     case 1:
       src = t.float_data ?? [];
-      out = Float32Array.from(src as number[]);
+      convert = () => Float32Array.from(src as number[]);
       break;
     case 11:
       src = t.double_data ?? [];
-      out = Float64Array.from(src as number[]);
+      convert = () => Float64Array.from(src as number[]);
       break;
     case 7:
       src = t.int64_data ?? [];
-      out = BigInt64Array.from(src as Int64[], int64ToBigInt);
+      convert = () => BigInt64Array.from(src as Int64[], int64ToBigInt);
       break;
     case 12:
       src = t.uint64_data ?? [];
-      out = BigInt64Array.from(src as Int64[], int64ToBigInt);
+      convert = () => BigInt64Array.from(src as Int64[], int64ToBigInt);
       break;
     case 2:
     case 9:
       src = t.int32_data ?? [];
-      out = Uint8Array.from(src as number[], (v) => (typeId === 9 ? (v ? 1 : 0) : v & 0xff));
+      convert = () => Uint8Array.from(src as number[], (v) => (typeId === 9 ? (v ? 1 : 0) : v & 0xff));
       break;
     case 3:
     case 4:
     case 5:
     case 6:
       src = t.int32_data ?? [];
-      out = Int32Array.from(src as number[]);
+      convert = () => Int32Array.from(src as number[]);
       break;
     case 10:
       src = t.int32_data ?? [];
-      out = Float32Array.from(src as number[], (v) => float16BitsToNumber(v & 0xffff));
+      convert = () => Float32Array.from(src as number[], (v) => float16BitsToNumber(v & 0xffff));
       break;
     default:
       throw tensorError(name, `unsupported data type ${dataTypeName(typeId)}`);
@@ -483,10 +539,17 @@ function fromTyped(t: TensorProto, typeId: number, n: number, name: string): Onn
       `has ${src.length} values, expected ${n} for dims [${t.dims?.map(int64ToNumber)}]`,
     );
   }
-  return out;
+  return { shared: false, read: convert };
 }
 
-function convertTensor(t: TensorProto, ctx: ExternalContext, fallbackName = ""): OnnxTensor {
+/** How a tensor's values are decoded (see {@link OnnxLazyTensor}). */
+interface Reader {
+  shared: boolean;
+  read(scratch?: ArrayBuffer): OnnxTensor["data"];
+}
+
+/** Checks a tensor (type, size, external data) and returns it with a decoder of its values. */
+function lazyTensor(t: TensorProto, ctx: ExternalContext, fallbackName = ""): OnnxLazyTensor {
   const name = t.name || fallbackName;
   const dims = (t.dims ?? []).map(int64ToNumber);
   const typeId = t.data_type ?? 0;
@@ -500,15 +563,20 @@ function convertTensor(t: TensorProto, ctx: ExternalContext, fallbackName = ""):
   }
   if (t.segment) throw tensorError(name, "segmented tensors are not supported");
   const n = dims.reduce((a, b) => a * b, 1);
-  let data: OnnxTensor["data"];
+  let reader: Reader;
   if (t.data_location === 1) {
-    data = fromRaw(readExternal(t, name, ctx), typeId, n, name);
+    reader = rawReader(readExternal(t, name, ctx), typeId, n, name);
   } else if (t.raw_data && t.raw_data.length > 0) {
-    data = fromRaw(t.raw_data, typeId, n, name);
+    reader = rawReader(t.raw_data, typeId, n, name);
   } else {
-    data = fromTyped(t, typeId, n, name);
+    reader = typedReader(t, typeId, n, name);
   }
-  return { name, dims, dataType: STORAGE[typeId][0], data };
+  return { name, dims, dataType: STORAGE[typeId][0], shared: reader.shared, read: reader.read };
+}
+
+function convertTensor(t: TensorProto, ctx: ExternalContext, fallbackName = ""): OnnxTensor {
+  const { name, dims, dataType, read } = lazyTensor(t, ctx, fallbackName);
+  return { name, dims, dataType, data: read() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,6 +654,23 @@ function convertValueInfo(v: ValueInfoProto): OnnxValueInfo {
  * unsupported tensor encodings → `Error("Cannot load ONNX tensor '<name>': ...")`.
  */
 export function parseOnnx(bytes: Uint8Array, options: ParseOnnxOptions = {}): OnnxModel {
+  return parseModel(bytes, options, convertTensor);
+}
+
+/**
+ * Like {@link parseOnnx}, with the same checks and errors, but initializers are not decoded: each is an
+ * {@link OnnxLazyTensor} whose `read()` decodes it when needed (a view on `bytes` where aligned). TENSOR
+ * attributes (Constant nodes) are decoded as in {@link parseOnnx}.
+ */
+export function parseOnnxLazy(bytes: Uint8Array, options: ParseOnnxOptions = {}): OnnxModel<OnnxLazyTensor> {
+  return parseModel(bytes, options, lazyTensor);
+}
+
+function parseModel<T extends { name: string }>(
+  bytes: Uint8Array,
+  options: ParseOnnxOptions,
+  initializer: (t: TensorProto, ctx: ExternalContext) => T,
+): OnnxModel<T> {
   const msg = decodeModelProto(bytes);
   const g = msg.graph!;
   const ctx: ExternalContext = {
@@ -600,9 +685,9 @@ export function parseOnnx(bytes: Uint8Array, options: ParseOnnxOptions = {}): On
     opsetImports[domain] = int64ToNumber(o.version);
   }
 
-  const initializers = new Map<string, OnnxTensor>();
+  const initializers = new Map<string, T>();
   for (const t of g.initializer ?? []) {
-    const tensor = convertTensor(t, ctx);
+    const tensor = initializer(t, ctx);
     initializers.set(tensor.name, tensor);
   }
 

@@ -12,10 +12,11 @@ import { convWeightFromTorch } from "../../graph/weights.ts";
 import { getRule } from "../../rules/registry.ts";
 import type { ShapeRule } from "../../rules/forward.ts";
 import {
+  type OnnxLazyTensor,
   type OnnxModel,
   type OnnxNode,
   type OnnxTensor,
-  parseOnnx,
+  parseOnnxLazy,
   type ParseOnnxOptions,
 } from "./onnx_proto.ts";
 
@@ -30,10 +31,26 @@ export interface ImportOnnxOptions extends ParseOnnxOptions {
   size?: [number, number];
 }
 
-/** Constant value during folding: numbers (float64) with dims. */
+/** Where a constant's typed values come from (an initializer or a Constant node's tensor). */
+interface Source {
+  /**
+   * The values; each call may decode again (lazy initializers cache nothing). With `scratch`, a copy may
+   * land in it (see {@link OnnxLazyTensor.read}).
+   */
+  read(scratch?: ArrayBuffer): OnnxTensor["data"];
+  /** `read()` returns storage others hold (a view on the model bytes, or the parsed model's array). */
+  shared: boolean;
+}
+
+/**
+ * Constant value during folding: numbers (float64) with dims. Initializers and Constant tensors also keep
+ * their {@link Source}: weights are read from it as float32 ({@link float32Of}) and never widened to float64;
+ * `data` is only computed (then kept) for the constants that folding or an attribute-like operand reads.
+ */
 interface Const {
   dims: number[];
-  data: Float64Array;
+  readonly data: Float64Array;
+  source?: Source;
 }
 
 /** ONNX ops the importer turns into graph nodes (folded shape ops are listed separately). */
@@ -83,11 +100,48 @@ export const FOLDED_OPS = [
   "ConstantOfShape",
 ];
 
-function toConst(t: OnnxTensor): Const {
-  const src = t.data as ArrayLike<number | bigint>;
+function toFloat64(values: OnnxTensor["data"]): Float64Array {
+  const src = values as ArrayLike<number | bigint>;
   const data = new Float64Array(src.length);
   for (let i = 0; i < src.length; i++) data[i] = Number(src[i]);
-  return { dims: [...t.dims], data };
+  return data;
+}
+
+function sourceConst(dims: number[], source: Source): Const {
+  let data: Float64Array | undefined;
+  return {
+    dims: [...dims],
+    source,
+    get data() {
+      return data ??= toFloat64(source.read());
+    },
+  };
+}
+
+function toConst(t: OnnxTensor): Const {
+  return sourceConst(t.dims, { read: () => t.data, shared: true });
+}
+
+/**
+ * A constant's values times `scale` as float32, for a tf tensor. float32 / float64 sources are read directly
+ * (same rounding as through float64: a float32 value is exact in float64, and the product is formed in
+ * float64 before rounding), other types through `data`. `fresh`: a new array nobody else holds, which a
+ * tensor may keep as its storage; otherwise it may only be read (e.g. by a transpose) before being dropped.
+ * `scratch` (for such read-only uses) receives the copy of an unaligned weight instead of a new buffer.
+ */
+function float32Of(c: Const, scale = 1, scratch?: ArrayBuffer): { values: Float32Array; fresh: boolean } {
+  const d = c.source?.read(scratch);
+  if (d instanceof Float32Array) {
+    if (scale === 1) return { values: d, fresh: !c.source!.shared && d.buffer !== scratch };
+    return { values: Float32Array.from(d, (v) => v * scale), fresh: true };
+  }
+  const f = d instanceof Float64Array ? d : d ? toFloat64(d) : c.data;
+  return { values: scale === 1 ? Float32Array.from(f) : Float32Array.from(f, (v) => v * scale), fresh: true };
+}
+
+/** Float32 values a tensor can own (copied unless fresh). */
+function owned(w: { values: Float32Array; fresh: boolean }): Float32Array {
+  return w.fresh ? w.values : w.values.slice();
 }
 
 function size(d: number[]): number {
@@ -105,7 +159,12 @@ function ints(a: unknown, fallback: number[]): number[] {
  * @returns The graph (input node = the ONNX graph input, output = its first output).
  */
 export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): Graph {
-  return onnxToGraph(parseOnnx(bytes, options), options);
+  // Initializers stay undecoded until their node is built: each weight is read (a view on `bytes` where
+  // aligned, else one copy), turned into its tf tensor and dropped, so only the tensors accumulate.
+  const model = parseOnnxLazy(bytes, options);
+  const consts = new Map<string, Const>();
+  for (const [name, t] of model.graph.initializers) consts.set(name, sourceConst(t.dims, t));
+  return buildGraph(model, consts, options);
 }
 
 /**
@@ -115,9 +174,17 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
  * @returns The graph.
  */
 export function onnxToGraph(model: OnnxModel, options: ImportOnnxOptions = {}): Graph {
-  const g = model.graph;
   const consts = new Map<string, Const>();
-  for (const [name, t] of g.initializers) consts.set(name, toConst(t));
+  for (const [name, t] of model.graph.initializers) consts.set(name, toConst(t));
+  return buildGraph(model, consts, options);
+}
+
+function buildGraph(
+  model: OnnxModel<OnnxTensor | OnnxLazyTensor>,
+  consts: Map<string, Const>,
+  options: ImportOnnxOptions,
+): Graph {
+  const g = model.graph;
   if (g.inputs.length !== 1) {
     throw new OnnxImportError(
       `Cannot import ONNX model: it has ${g.inputs.length} non-constant inputs (${
@@ -197,12 +264,22 @@ export function onnxToGraph(model: OnnxModel, options: ImportOnnxOptions = {}): 
     return node;
   };
   const nodeByName = new Map<string, GraphNode>([[inputNode.name, inputNode]]);
+  // Reused storage for weights whose values are only read by a transpose (conv, Gemm transB, 4-D consts)
+  // and need a copy (unaligned in the file): one buffer as big as the largest such weight, instead of a
+  // garbage array per weight that lives until the next GC.
+  let scratchBuf = new ArrayBuffer(0);
+  const scratch = (c: Const): ArrayBuffer => {
+    const bytes = size(c.dims) * 4;
+    if (scratchBuf.byteLength < bytes) scratchBuf = new ArrayBuffer(bytes);
+    return scratchBuf;
+  };
   // A constant operand of a data op becomes a `const` node in backend layout, broadcast-aligned to `rank`.
   const constNode = (name: string, rank: number, owner: OnnxNode): string => {
     const c = consts.get(name)!;
     const d = [...c.dims];
     while (d.length < rank) d.unshift(1);
-    let t = tf.tensor(Float32Array.from(c.data), d.length ? d : [1]);
+    const w = d.length === 4 ? float32Of(c, 1, scratch(c)) : float32Of(c);
+    let t = tf.tensor(d.length === 4 ? w.values : owned(w), d.length ? d : [1]);
     if (d.length === 4) {
       const tt = tf.transpose(t, [0, 2, 3, 1]);
       t.dispose();
@@ -251,16 +328,20 @@ export function onnxToGraph(model: OnnxModel, options: ImportOnnxOptions = {}): 
           const strides = ints(a.strides, [1, 1]) as [number, number];
           const dil = ints(a.dilations, [1, 1]) as [number, number];
           const pads = autoPads(n, fullShape(x).slice(2), [kh, kw], strides, dil);
-          const wt = tf.tensor4d(Float32Array.from(w.data), w.dims as [number, number, number, number]);
+          // The transpose makes the weight's storage: the torch-layout values are only read, then dropped.
+          const wt = tf.tensor4d(
+            float32Of(w, 1, scratch(w)).values,
+            w.dims as [number, number, number, number],
+          );
           const params: Record<string, Tensor> = { weight: param(convWeightFromTorch(wt, group, cin)) };
           wt.dispose();
-          if (ins[2]) params.bias = param(tf.tensor1d(Float32Array.from(constTensor(ins[2], n).data)));
+          if (ins[2]) params.bias = param(tf.tensor1d(owned(float32Of(constTensor(ins[2], n)))));
           add(n, "conv2d", [x], { strides, pads, dilations: dil, group }, params);
           break;
         }
         case "BatchNormalization": {
           const [s, b, m, v] = ins.slice(1).map((i) =>
-            param(tf.tensor1d(Float32Array.from(constTensor(i, n).data)))
+            param(tf.tensor1d(owned(float32Of(constTensor(i, n)))))
           );
           add(n, "batchnorm", [x], { epsilon: (a.epsilon as number) ?? 1e-5 }, {
             scale: s,
@@ -392,7 +473,8 @@ export function onnxToGraph(model: OnnxModel, options: ImportOnnxOptions = {}): 
           const w = constTensor(ins[1], n);
           const alpha = (a.alpha as number) ?? 1;
           const beta = (a.beta as number) ?? 1;
-          let wt = tf.tensor2d(Float32Array.from(w.data.map((v) => v * alpha)), w.dims as [number, number]);
+          const wv = a.transB ? float32Of(w, alpha, scratch(w)) : float32Of(w, alpha);
+          let wt = tf.tensor2d(a.transB ? wv.values : owned(wv), w.dims as [number, number]);
           if (a.transB) {
             const t = tf.transpose(wt);
             wt.dispose();
@@ -401,7 +483,7 @@ export function onnxToGraph(model: OnnxModel, options: ImportOnnxOptions = {}): 
           const params: Record<string, Tensor> = { weight: param(wt) };
           if (n.opType === "Gemm" && ins[2]) {
             const c = constTensor(ins[2], n);
-            params.bias = param(tf.tensor1d(Float32Array.from(c.data.map((v) => v * beta))));
+            params.bias = param(tf.tensor1d(owned(float32Of(c, beta))));
           }
           add(n, "gemm", [x], {}, params);
           break;

@@ -21,6 +21,7 @@ export * from "./src/rules/kernel_cache.ts";
 export * from "./src/rules/conv_transpose.ts";
 export * from "./src/rules/pad.ts";
 export * from "./src/exec/forward.ts";
+export * from "./src/exec/tiled_base.ts";
 export * from "./src/exec/backward.ts";
 export * from "./src/exec/gradients.ts";
 export * from "./src/targets/decision.ts";

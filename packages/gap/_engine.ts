@@ -18,6 +18,7 @@ import {
   runForward,
   type Tensor,
   tf,
+  tiledBase,
   type Trace,
 } from "@cnnlens/core";
 import { GAP_VJP } from "./backward_rules.ts";
@@ -165,43 +166,26 @@ export function validateTargets(graph: Graph, layer: string, targets: Target[]):
 }
 
 /**
- * A trace that reads like `base` but holds the values that enter the sub-graph above `layer` from outside
- * (the layer is not a cut of the graph) stacked `n` times, so that a batch of `n` can run through it.
- * @returns The trace and a function releasing the stacked copies.
+ * The core's `tiledBase` for a stack of `n` overrides of `layer`, with the input `runForward` needs (tiled
+ * too when the recomputed part reads it).
+ * @returns The base trace, the input, and a function releasing the tiled copies.
  */
-export function batchedBase(graph: Graph, base: Trace, layer: string, until: string, n: number): Trace {
-  if (n === 1) return { ...base, dispose() {} };
-  const l = graph.node(layer).name;
-  const needed = new Set([...graph.ancestors([until]), until]);
-  const dirty = new Set(graph.descendants([l]));
-  const values = new Map(base.values);
-  const made: Tensor[] = [];
-  for (const name of needed) {
-    if (!dirty.has(name)) continue;
-    for (const i of graph.node(name).inputs) {
-      if (i === l || dirty.has(i) || graph.node(i).op === "const" || made.includes(values.get(i)!)) continue;
-      const v = base.values.get(i);
-      if (!v) {
-        throw new RangeError(
-          `The base trace lacks node '${i}': run it with keep: "all" (the default of runForward)`,
-        );
-      }
-      if (v.shape[0] !== 1) continue;
-      const t = tf.tile(v, [n, ...Array(v.rank - 1).fill(1)]);
-      made.push(t);
-      values.set(i, t);
-    }
-  }
+export function batchedBase(
+  graph: Graph,
+  base: Trace,
+  input: Tensor,
+  layer: string,
+  until: string,
+  n: number,
+): { trace: Trace; input: Tensor; dispose(): void } {
+  const { trace, readsInput } = tiledBase(graph, base, layer, until, n);
+  const x = readsInput && n > 1 ? tf.tile(input, [n, ...Array(input.rank - 1).fill(1)]) : input;
   return {
-    graph,
-    values,
-    get(name: string) {
-      const t = values.get(graph.node(name).name);
-      if (!t) throw new RangeError(`Node '${name}' is not in the base trace`);
-      return t;
-    },
+    trace,
+    input: x,
     dispose() {
-      for (const t of made) t.dispose();
+      trace.dispose();
+      if (x !== input) x.dispose();
     },
   };
 }
@@ -307,14 +291,21 @@ async function runChunk(
       ? F.clone()
       : tf.tile(F, [n, 1, 1, 1])
   );
-  const tb = cropped ? { ...base, dispose() {} } : batchedBase(graph, base, layer, until, n);
+  const tb = cropped
+    ? { trace: base, input, dispose() {} }
+    : batchedBase(graph, base, input, layer, until, n);
   let value: Tensor | undefined;
   let G: Tensor | undefined;
   let A: Tensor | undefined;
   try {
     // One forward pass of the sub-graph above the layer (everything below comes from the base trace),
     // then one backward walk from all decisions at once (Eq. 2).
-    const tr = runForward(graph, input, { overrides: new Map([[layer, fc]]), base: tb, until, keep: "all" });
+    const tr = runForward(graph, tb.input, {
+      overrides: new Map([[layer, fc]]),
+      base: tb.trace,
+      until,
+      keep: "all",
+    });
     try {
       const seeds = new Map<string, Tensor>();
       const parts: Tensor[] = new Array(n);

@@ -71,15 +71,15 @@ async function perturbed(
     for (let s = 0; s < masks.length; s += size) {
       const part = masks.slice(s, s + size);
       const n = part.length;
-      const tb = batchedBase(graph, base, l, node, n);
+      const tb = batchedBase(graph, base, input, l, node, n);
       try {
         const out = tf.tidy(() => {
           const m = tf.reshape(tf.tensor2d(concatMasks(part, K), [n, K]), [n, 1, 1, K]);
           // Removed channels (mask 1) take the fill value; the others keep F.
           const fh = tf.add(tf.mul(F, tf.sub(1, m)), tf.mul(fill, m));
-          const tr = runForward(graph, input, {
+          const tr = runForward(graph, tb.input, {
             overrides: new Map([[l, fh]]),
-            base: tb,
+            base: tb.trace,
             until: node,
             keep: [node],
           });

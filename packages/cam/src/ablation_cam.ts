@@ -2,9 +2,9 @@
  * Ablation-CAM (Desai & Ramaswamy, WACV 2020).
  * @module
  */
-import { decisionNode, runForward, type Tensor, tf } from "@cnnlens/core";
+import { decisionNode, runForward, type Tensor, tf, type TiledBase, tiledBase } from "@cnnlens/core";
 import { type CamFunction, defineCam, lastOf } from "./base.ts";
-import { readGroups, stackedBase, tileBatch } from "./_util.ts";
+import { readGroups, tileBatch } from "./_util.ts";
 
 /**
  * Ablation-CAM: channel `k` of the layer is set to zero, the decision is read again, and the weight is
@@ -41,14 +41,14 @@ export const ablationCam: CamFunction = defineCam({
     const per = Math.max(1, Math.floor((options.batchSize ?? 32) / n));
     const dnode = decisionNode(graph, decision);
     const until = lastOf(graph, [layer, dnode]);
-    const bases = new Map<number, ReturnType<typeof stackedBase> & { input: Tensor }>();
+    const bases = new Map<number, TiledBase & { input: Tensor }>();
     const scores: Tensor[] = [];
     try {
       for (let k0 = 0; k0 < c; k0 += per) {
         const b = Math.min(per, c - k0);
         let base = bases.get(b);
         if (!base) {
-          const sb = stackedBase(graph, trace, layer, until, b);
+          const sb = tiledBase(graph, trace, layer, until, b);
           base = { ...sb, input: sb.readsInput ? tileBatch(input, b) : input };
           bases.set(b, base);
         }

@@ -4,7 +4,7 @@
  *
  *   npx deno bench -A --no-check packages/cam/bench                       # 112 × 112, cpu + wasm
  *   CNNLENS_BENCH_FULL=1 npx deno bench -A --no-check packages/cam/bench  # 224 × 224
- *   CNNLENS_BENCH_WEBGPU=1 …                                              # adds webgpu
+ *   CNNLENS_BENCH_BACKENDS=cpu,wasm,webgpu …                              # choose (webgpu: default on a hardware adapter)
  *
  * Besides Deno's table, each case prints one line `median <ms> ms` over its measured runs (warm-up
  * excluded), the figure compared with `torch_gradcam.py`.
@@ -12,6 +12,7 @@
  */
 import {
   type BackendName,
+  benchBackends,
   classLogit,
   type Graph,
   resnet18,
@@ -24,8 +25,7 @@ import { gradCam } from "../mod.ts";
 
 const full = Deno.env.get("CNNLENS_BENCH_FULL") === "1";
 const size = full ? 224 : 112;
-const backends: BackendName[] = ["cpu", "wasm"];
-if (Deno.env.get("CNNLENS_BENCH_WEBGPU") === "1") backends.push("webgpu");
+const backends: BackendName[] = await benchBackends(["cpu", "wasm"]);
 const models: [string, typeof resnet18][] = [["resnet18", resnet18], ["resnet50", resnet50]];
 const runs = full ? 3 : 5;
 

@@ -3,7 +3,7 @@
  * min-max scaling, bilinear resizing with the two pixel conventions pytorch-grad-cam uses, batch tiling.
  * @module
  */
-import { type Decision, type Graph, type Tensor, tf, type Trace } from "@cnnlens/core";
+import { type Decision, type Tensor, tf } from "@cnnlens/core";
 
 /**
  * Read a decision on a stacked batch of `b` groups of `n` rows (row `j·n + i` belongs to item `i`), so

@@ -9,6 +9,7 @@
  * Run: `npx nx bench core` or `npx deno bench -A --no-check packages/core/bench`.
  */
 import {
+  benchBackends,
   classLogit,
   gradients,
   importOnnx,
@@ -19,11 +20,10 @@ import {
   tf,
   useBackend,
 } from "../mod.ts";
-import type { BackendName } from "../mod.ts";
 import { peakRss, resetPeakRss } from "../src/_testing/rss.ts";
 
 const size = Deno.env.get("CNNLENS_BENCH_FULL") ? 224 : 112;
-const backends = (Deno.env.get("CNNLENS_BENCH_BACKENDS") ?? "cpu,wasm").split(",") as BackendName[];
+const backends = await benchBackends(["cpu", "wasm"]);
 const big = new URL("../../../tools/.big/", import.meta.url).pathname;
 
 function exists(p: string): boolean {

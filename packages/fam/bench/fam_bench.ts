@@ -14,25 +14,18 @@
  * CNNLENS_BENCH_N=iterations per case (default 3).
  * @module
  */
-import { resnet18, runForward, tf, useBackend } from "@cnnlens/core";
+import { benchBackends, resnet18, runForward, tf, useBackend } from "@cnnlens/core";
 import type { BackendName, Graph } from "@cnnlens/core";
 import { episode, fam } from "../mod.ts";
 
 const FULL = Deno.env.get("CNNLENS_BENCH_FULL") === "1";
 const SIZE = FULL ? 224 : 112;
 const N = Number(Deno.env.get("CNNLENS_BENCH_N") ?? 3);
-const named = Deno.env.get("CNNLENS_BENCH_BACKENDS");
-const requested = (named ?? "cpu,wasm,webgpu").split(",") as BackendName[];
-
 // Which backends run here (a software WebGPU adapter only when named).
 const backends: { name: BackendName; description: string }[] = [];
-for (const b of requested) {
+for (const b of await benchBackends(["cpu", "wasm"])) {
   try {
     const info = await useBackend(b);
-    if (b === "webgpu" && /fallback/.test(info.description) && !named) {
-      console.log(`skipping webgpu: ${info.description} (name it in CNNLENS_BENCH_BACKENDS to include it)`);
-      continue;
-    }
     backends.push({ name: b, description: info.description });
   } catch (e) {
     console.log(`skipping ${b}: ${(e as Error).message}`);

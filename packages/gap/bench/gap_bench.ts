@@ -5,8 +5,8 @@
  *   npx deno bench -A --no-check packages/gap/bench
  *
  * Environment: `CNNLENS_BENCH_FULL=1` for 224×224 inputs (default 112×112), `CNNLENS_BENCH_BACKENDS`
- * (default `wasm,cpu,webgpu`), `CNNLENS_BENCH_MODELS` (default `vgg16,resnet50`). WebGPU is skipped on a
- * software adapter (llvmpipe: minutes per tree) unless `CNNLENS_BENCH_SOFTWARE_GPU=1`.
+ * (default `wasm,cpu`, plus `webgpu` on a hardware adapter; a software adapter — llvmpipe: minutes per
+ * tree — runs only when named), `CNNLENS_BENCH_MODELS` (default `vgg16,resnet50`).
  *
  * The figures are timed here with `performance.now()` rather than as `Deno.bench` functions: Deno runs a
  * bench function n + warmup + 1 ≥ 3 times, and one top-3 tree on the pure-JS backend takes ~100 s. Each
@@ -15,13 +15,13 @@
  * Weights are random (seeded): the cost of gAP does not depend on them.
  * @module
  */
-import { type BackendName, classLogit, runForward, tf, useBackend } from "@cnnlens/core";
+import { benchBackends, classLogit, runForward, tf, useBackend } from "@cnnlens/core";
 import { decompose, defaultLayers, hierarchy, timeGapVsAblation, treeNodes } from "../mod.ts";
 import { benchModel } from "./_models.ts";
 
 const FULL = Deno.env.get("CNNLENS_BENCH_FULL") === "1";
 const SIZE = FULL ? 224 : 112;
-const BACKENDS = (Deno.env.get("CNNLENS_BENCH_BACKENDS") ?? "wasm,cpu,webgpu").split(",") as BackendName[];
+const BACKENDS = await benchBackends(["wasm", "cpu"]);
 const MODELS = (Deno.env.get("CNNLENS_BENCH_MODELS") ?? "vgg16,resnet50").split(
   ",",
 ) as ("vgg16" | "resnet50")[];
@@ -45,18 +45,11 @@ async function timed(repeat: number, fn: () => Promise<unknown>): Promise<number
 const ms = (v: number) => v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`;
 const rows: string[] = [];
 for (const backend of BACKENDS) {
-  let info;
   try {
-    info = await useBackend(backend);
+    await useBackend(backend);
   } catch (e) {
     console.log(`gap bench: skipping ${backend}: ${(e as Error).message}`);
     continue;
-  }
-  if (backend === "webgpu" && /fallback|llvmpipe|swiftshader/i.test(info.description)) {
-    if (Deno.env.get("CNNLENS_BENCH_SOFTWARE_GPU") !== "1") {
-      console.log(`gap bench: skipping webgpu: software adapter (${info.description})`);
-      continue;
-    }
   }
   const repeat = Number(Deno.env.get("CNNLENS_BENCH_REPEAT") ?? (backend === "cpu" ? 1 : 3));
   for (const model of MODELS) {

@@ -15,6 +15,7 @@
  */
 import {
   type BackendName,
+  benchBackends,
   classLogit,
   gradients,
   type Graph,
@@ -29,15 +30,7 @@ const full = Deno.env.get("CNNLENS_BENCH_FULL") === "1";
 const size = full ? 224 : 112;
 const n = full ? 3 : 5;
 
-async function hardwareWebGpu(): Promise<boolean> {
-  // deno-lint-ignore no-explicit-any
-  const gpu = (globalThis.navigator as any)?.gpu;
-  const adapter = gpu ? await gpu.requestAdapter() : null;
-  return Boolean(adapter && !(adapter.isFallbackAdapter ?? adapter.info?.isFallbackAdapter));
-}
-
-const backends = (Deno.env.get("CNNLENS_BENCH_BACKENDS")?.split(",") ??
-  ["cpu", "wasm", ...(await hardwareWebGpu() ? ["webgpu"] : [])]) as BackendName[];
+const backends = await benchBackends(["cpu", "wasm"]);
 
 registerExcitationRules("four-way", ["excitation4", "excitation4-"]);
 

@@ -16,6 +16,7 @@
  */
 import {
   type BackendName,
+  benchBackends,
   classLogit,
   gradients,
   type Graph,
@@ -31,15 +32,7 @@ const full = Deno.env.get("CNNLENS_BENCH_FULL") === "1";
 const size = full ? 224 : 112;
 const n = full ? 1 : 2;
 
-async function hardwareWebGpu(): Promise<boolean> {
-  // deno-lint-ignore no-explicit-any
-  const gpu = (globalThis.navigator as any)?.gpu;
-  const adapter = gpu ? await gpu.requestAdapter() : null;
-  return Boolean(adapter && !(adapter.isFallbackAdapter ?? adapter.info?.isFallbackAdapter));
-}
-
-const backends = (Deno.env.get("CNNLENS_BENCH_BACKENDS")?.split(",") ??
-  ["wasm", ...(await hardwareWebGpu() ? ["webgpu"] : [])]) as BackendName[];
+const backends = await benchBackends(["wasm"]);
 const models = (Deno.env.get("CNNLENS_BENCH_MODELS")?.split(",") ?? ["resnet18", "resnet50"]) as (
   | "resnet18"
   | "resnet50"

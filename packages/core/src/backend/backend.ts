@@ -46,6 +46,37 @@ async function probeWebGpu(): Promise<AdapterProbe> {
   }
 }
 
+/**
+ * Whether a hardware WebGPU adapter is there (not a software fallback such as llvmpipe or SwiftShader).
+ * @returns True on a real GPU.
+ */
+export async function hardwareWebGpu(): Promise<boolean> {
+  const probe = await probeWebGpu();
+  return probe.ok && !probe.fallback;
+}
+
+/**
+ * The backends a benchmark runs: exactly those named in `CNNLENS_BENCH_BACKENDS` (comma-separated) when it
+ * is set, else `defaults` plus `webgpu` when there is a hardware adapter (a software adapter is far too slow
+ * to time whole networks on; name `webgpu` to include it anyway).
+ * @param defaults The backends to run when nothing is named.
+ * @returns Backend names, in order.
+ */
+export async function benchBackends(defaults: BackendName[]): Promise<BackendName[]> {
+  const named = Deno.env.get("CNNLENS_BENCH_BACKENDS");
+  if (named) {
+    const list = named.split(",").map((b) => b.trim()).filter(Boolean);
+    const bad = list.filter((b) => !["webgpu", "wasm", "cpu"].includes(b));
+    if (bad.length) {
+      throw new TypeError(`CNNLENS_BENCH_BACKENDS: unknown backend '${bad[0]}': use webgpu, wasm or cpu`);
+    }
+    return list as BackendName[];
+  }
+  const out = [...defaults];
+  if (!out.includes("webgpu") && await hardwareWebGpu()) out.push("webgpu");
+  return out;
+}
+
 async function trySet(name: BackendName): Promise<boolean> {
   try {
     const ok = await tf.setBackend(name);

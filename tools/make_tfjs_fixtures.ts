@@ -17,21 +17,10 @@ import { tf } from "../packages/core/src/tf.ts";
 import { writeNpy } from "../packages/core/src/io/npy.ts";
 import { fileIOHandler, writeTfjsModelFiles } from "../packages/core/src/import/tfjs/_tfjs_files.ts";
 import type { TfjsWeightSpec } from "../packages/core/src/import/tfjs/tfjs_weights.ts";
+import { rng } from "../packages/core/src/_testing/reference.ts"; // mulberry32: the same fixtures on every run
 
 await tf.setBackend("cpu");
 const OUT = new URL("../packages/core/testdata/tfjs/", import.meta.url).pathname;
-
-/** mulberry32: a small seeded generator, so the fixtures are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(r: () => number, n: number, std: number, mean = 0): Float32Array {
   const out = new Float32Array(n);

@@ -2,8 +2,9 @@
  * Small networks and inputs shared by the IOM tests.
  * @module
  */
-import { type BackendName, type Graph, GraphBuilder, type Tensor, tf, useBackend } from "@cnnlens/core";
+import { type Graph, GraphBuilder, type Tensor, tf } from "@cnnlens/core";
 import { randomRef } from "../../core/src/_testing/reference.ts";
+export { onBackends } from "../../core/src/_testing/assert.ts";
 
 /** conv-ReLU-maxpool-conv-ReLU-maxpool-linear on 3×8×8 (biases everywhere; `bias = false` drops them). */
 export function plainNet(seed = 3, bias = true, classes = 5): Graph {
@@ -52,29 +53,4 @@ export function image(shape: number[], seed: number): { chw: Float64Array; x: Te
     tf.transpose(tf.tensor4d(f32, [1, ...shape] as [number, number, number, number]), [0, 2, 3, 1])
   );
   return { chw: Float64Array.from(f32), x };
-}
-
-/**
- * Register one Deno test per backend (a subset of the core's `forEachBackend`, for tests too heavy for the
- * software WebGPU adapter).
- */
-export function onBackends(
-  name: string,
-  backends: BackendName[],
-  fn: (backend: BackendName) => void | Promise<void>,
-): void {
-  const env = Deno.env.get("CNNLENS_TEST_BACKENDS");
-  const allowed = env ? env.split(",") : null;
-  for (const b of backends) {
-    if (allowed && !allowed.includes(b)) continue;
-    Deno.test({
-      name: `${name} [${b}]`,
-      sanitizeOps: false,
-      sanitizeResources: false,
-      fn: async () => {
-        await useBackend(b);
-        await fn(b);
-      },
-    });
-  }
 }

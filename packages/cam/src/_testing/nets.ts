@@ -3,16 +3,9 @@
  * (float64, explicit loops over NHWC arrays), never the package's tensor code.
  * @module
  */
-import {
-  type BackendName,
-  type Decision,
-  gradients,
-  type Graph,
-  GraphBuilder,
-  type Tensor,
-  useBackend,
-} from "@cnnlens/core";
-import { testBackends, values } from "../../../core/src/_testing/assert.ts";
+import { type Decision, gradients, type Graph, GraphBuilder, type Tensor } from "@cnnlens/core";
+import { values } from "../../../core/src/_testing/assert.ts";
+export { onBackends } from "../../../core/src/_testing/assert.ts";
 
 /** conv-BN-ReLU-maxpool-conv-BN-ReLU-GAP-flatten-FC(4) on 3×10×10 (BN with random statistics). */
 export function gapNet(seed = 3): Graph {
@@ -45,26 +38,6 @@ export function residualNet(seed = 5): Graph {
   x = b.op("flatten", "flatten", x);
   x = b.linear("fc", x, 3);
   return b.build(x);
-}
-
-/**
- * Register a test on each of the given backends that the environment allows (CNNLENS_TEST_BACKENDS).
- * @param name Test name.
- * @param backends Backends to run on.
- * @param fn Body.
- */
-export function onBackends(name: string, backends: BackendName[], fn: () => void | Promise<void>): void {
-  for (const b of backends.filter((x) => testBackends().includes(x))) {
-    Deno.test({
-      name: `${name} [${b}]`,
-      sanitizeOps: false,
-      sanitizeResources: false,
-      fn: async () => {
-        await useBackend(b);
-        await fn();
-      },
-    });
-  }
 }
 
 /** NHWC element index. */

@@ -91,7 +91,23 @@ export function testBackends(): BackendName[] {
  * @param fn Body.
  */
 export function forEachBackend(name: string, fn: (backend: BackendName) => void | Promise<void>): void {
-  for (const b of testBackends()) {
+  onBackends(name, testBackends(), fn);
+}
+
+/**
+ * Register one Deno test per backend of `backends` that the environment allows (CNNLENS_TEST_BACKENDS) —
+ * a subset of {@linkcode forEachBackend}'s, e.g. for tests too heavy for the software WebGPU adapter.
+ * @param name Test name (the backend is appended).
+ * @param backends Backends to run on.
+ * @param fn Body.
+ */
+export function onBackends(
+  name: string,
+  backends: BackendName[],
+  fn: (backend: BackendName) => void | Promise<void>,
+): void {
+  const allowed = testBackends();
+  for (const b of backends.filter((x) => allowed.includes(x))) {
     Deno.test({
       name: `${name} [${b}]`,
       sanitizeOps: false,

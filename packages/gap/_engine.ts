@@ -165,31 +165,6 @@ export function validateTargets(graph: Graph, layer: string, targets: Target[]):
   }
 }
 
-/**
- * The core's `tiledBase` for a stack of `n` overrides of `layer`, with the input `runForward` needs (tiled
- * too when the recomputed part reads it).
- * @returns The base trace, the input, and a function releasing the tiled copies.
- */
-export function batchedBase(
-  graph: Graph,
-  base: Trace,
-  input: Tensor,
-  layer: string,
-  until: string,
-  n: number,
-): { trace: Trace; input: Tensor; dispose(): void } {
-  const { trace, readsInput } = tiledBase(graph, base, layer, until, n);
-  const x = readsInput && n > 1 ? tf.tile(input, [n, ...Array(input.rank - 1).fill(1)]) : input;
-  return {
-    trace,
-    input: x,
-    dispose() {
-      trace.dispose();
-      if (x !== input) x.dispose();
-    },
-  };
-}
-
 interface Planned {
   index: number;
   crop: Crop;
@@ -291,9 +266,7 @@ async function runChunk(
       ? F.clone()
       : tf.tile(F, [n, 1, 1, 1])
   );
-  const tb = cropped
-    ? { trace: base, input, dispose() {} }
-    : batchedBase(graph, base, input, layer, until, n);
+  const tb = cropped ? { trace: base, input, dispose() {} } : tiledBase(graph, base, input, layer, until, n);
   let value: Tensor | undefined;
   let G: Tensor | undefined;
   let A: Tensor | undefined;

@@ -5,16 +5,8 @@
  * `overrides` + `base`), many ablations per batched forward pass.
  * @module
  */
-import { type Graph, runForward, type Tensor, tf, type Trace } from "@cnnlens/core";
-import {
-  batchedBase,
-  isNeuron,
-  layerShape,
-  type Target,
-  targetNode,
-  validateTargets,
-  withBase,
-} from "./_engine.ts";
+import { type Graph, runForward, type Tensor, tf, tiledBase, type Trace } from "@cnnlens/core";
+import { isNeuron, layerShape, type Target, targetNode, validateTargets, withBase } from "./_engine.ts";
 
 /** How a removed channel is filled. */
 export type Replacement = "mean" | "zero";
@@ -71,7 +63,7 @@ async function perturbed(
     for (let s = 0; s < masks.length; s += size) {
       const part = masks.slice(s, s + size);
       const n = part.length;
-      const tb = batchedBase(graph, base, input, l, node, n);
+      const tb = tiledBase(graph, base, input, l, node, n);
       try {
         const out = tf.tidy(() => {
           const m = tf.reshape(tf.tensor2d(concatMasks(part, K), [n, K]), [n, 1, 1, K]);

@@ -72,17 +72,6 @@ export function resize(x: Tensor, size: [number, number], pixel: "half" | "corne
 }
 
 /**
- * Repeat a batch `b` times along axis 0 (row `j·n + i` is item `i`).
- * @param x Batched tensor `[n, …]`.
- * @param b Repeats.
- * @returns `[b·n, …]`.
- */
-export function tileBatch(x: Tensor, b: number): Tensor {
-  if (b === 1) return x.clone();
-  return tf.tile(x, [b, ...Array(x.rank - 1).fill(1)]);
-}
-
-/**
  * Copy a tensor's values out of the backend (async: works on WebGPU under Deno).
  * @param t Tensor.
  * @returns A fresh Float32Array.

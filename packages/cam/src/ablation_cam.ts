@@ -4,7 +4,7 @@
  */
 import { decisionNode, runForward, type Tensor, tf, type TiledBase, tiledBase } from "@cnnlens/core";
 import { type CamFunction, defineCam, lastOf } from "./base.ts";
-import { readGroups, tileBatch } from "./_util.ts";
+import { readGroups } from "./_util.ts";
 
 /**
  * Ablation-CAM: channel `k` of the layer is set to zero, the decision is read again, and the weight is
@@ -41,15 +41,14 @@ export const ablationCam: CamFunction = defineCam({
     const per = Math.max(1, Math.floor((options.batchSize ?? 32) / n));
     const dnode = decisionNode(graph, decision);
     const until = lastOf(graph, [layer, dnode]);
-    const bases = new Map<number, TiledBase & { input: Tensor }>();
+    const bases = new Map<number, TiledBase>();
     const scores: Tensor[] = [];
     try {
       for (let k0 = 0; k0 < c; k0 += per) {
         const b = Math.min(per, c - k0);
         let base = bases.get(b);
         if (!base) {
-          const sb = tiledBase(graph, trace, layer, until, b);
-          base = { ...sb, input: sb.readsInput ? tileBatch(input, b) : input };
+          base = tiledBase(graph, trace, input, layer, until, b);
           bases.set(b, base);
         }
         const stack = base;
@@ -79,10 +78,7 @@ export const ablationCam: CamFunction = defineCam({
       });
     } finally {
       for (const s of scores) s.dispose();
-      for (const b of bases.values()) {
-        b.trace.dispose();
-        if (b.input !== input) b.input.dispose();
-      }
+      for (const b of bases.values()) b.dispose();
     }
   },
 });

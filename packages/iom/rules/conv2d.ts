@@ -7,8 +7,7 @@
  */
 import { convTranspose, kernelCache, type Tensor, tf, type VjpRule } from "@cnnlens/core";
 import { type SignSplit, signSplitVjp, type WeightPart } from "./sign_split.ts";
-import { cachedKernels } from "./kernel_cache.ts";
-import { weightPart } from "./weight_part.ts";
+import { keptWeightPart } from "./weight_part.ts";
 
 /**
  * The `conv2d` excitation rule (any stride, padding, dilation, groups, depthwise).
@@ -35,7 +34,7 @@ export function conv2dExcitation(sign: 1 | -1, split: SignSplit = "sum-differenc
     // `Pᵀ r` for one sign part P of the weights; the parts and their transposed kernels are kept.
     const t = (r: Tensor, part: WeightPart) =>
       convTranspose(node, r, x.shape, {
-        weight: part === "w" ? w : cachedKernels(w, `conv:${part}`, () => [weightPart(w, part)])[0],
+        weight: keptWeightPart(w, part),
         cache: kernelCache,
       });
     return [signSplitVjp(sign, x, yPrime, dy, t, split)];

@@ -5,12 +5,7 @@
  */
 import { type Tensor, tf, type VjpRule } from "@cnnlens/core";
 import { type SignSplit, signSplitVjp, type WeightPart } from "./sign_split.ts";
-import { weightPart } from "./weight_part.ts";
-import { cachedKernels } from "./kernel_cache.ts";
-
-function gemmWeight(w: Tensor, part: WeightPart): Tensor {
-  return part === "w" ? w : cachedKernels(w, `gemm:${part}`, () => [weightPart(w, part)])[0];
-}
+import { keptWeightPart } from "./weight_part.ts";
 
 /**
  * The `gemm` excitation rule (weights `[in, out]`, rows `[B, out]` → `[B, in]`).
@@ -39,7 +34,7 @@ export function gemmExcitation(sign: 1 | -1, split: SignSplit = "sum-difference"
     const bias = node.params.bias;
     const yPrime = bias ? tf.sub(out, bias) : out;
     const t = (r: Tensor, part: WeightPart) =>
-      tf.matMul(r as tf.Tensor2D, gemmWeight(node.params.weight, part) as tf.Tensor2D, false, true);
+      tf.matMul(r as tf.Tensor2D, keptWeightPart(node.params.weight, part) as tf.Tensor2D, false, true);
     return [signSplitVjp(sign, x, yPrime, dy, t, split)];
   };
 }

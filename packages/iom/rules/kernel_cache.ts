@@ -8,29 +8,7 @@
  * default sign split (`W` and `|W|`).
  * @module
  */
-import { kernelCache, type Tensor } from "@cnnlens/core";
-
-/**
- * The tensors derived from `owner` under `key`, made by `make` on first use and kept (no `tf.tidy`
- * releases them).
- * @param owner The weight tensor they derive from.
- * @param key What they are (e.g. `gemm:abs`).
- * @param make Builds them (its temporaries are released).
- * @returns The cached tensors.
- * @example
- * ```ts
- * import { tf } from "@cnnlens/core";
- * import { cachedKernels, clearExcitationCache } from "./kernel_cache.ts";
- * const w = tf.tensor1d([1, -2]);
- * const [a] = cachedKernels(w, "abs", () => [tf.abs(w)]);
- * const [b] = cachedKernels(w, "abs", () => [tf.abs(w)]);
- * if (a !== b) throw new Error("made once");
- * clearExcitationCache();
- * ```
- */
-export function cachedKernels(owner: Tensor, key: string, make: () => Tensor[]): Tensor[] {
-  return kernelCache.get(owner, key, make);
-}
+import { kernelCache } from "@cnnlens/core";
 
 /**
  * Release every cached derived kernel — the whole shared core `kernelCache`, so the core's transposed

@@ -1,4 +1,4 @@
-import { type Tensor, tf } from "@cnnlens/core";
+import { kernelCache, type Tensor, tf } from "@cnnlens/core";
 import type { WeightPart } from "./sign_split.ts";
 
 /**
@@ -25,4 +25,24 @@ export function weightPart(w: Tensor, part: WeightPart): Tensor {
     case "neg":
       return tf.minimum(w, 0);
   }
+}
+
+/**
+ * {@linkcode weightPart}, made once per weight tensor and kept in the core's shared `kernelCache` (released
+ * with the weights, by `graph.dispose()`, or by `clearExcitationCache()`).
+ * @param w Weights.
+ * @param part Which part.
+ * @returns The kept part (`w` itself for `"w"`): do not dispose it.
+ * @example
+ * ```ts
+ * import { tf } from "@cnnlens/core";
+ * import { keptWeightPart } from "./weight_part.ts";
+ * import { clearExcitationCache } from "./kernel_cache.ts";
+ * const w = tf.tensor1d([1, -2]);
+ * if (keptWeightPart(w, "abs") !== keptWeightPart(w, "abs")) throw new Error("made once");
+ * clearExcitationCache();
+ * ```
+ */
+export function keptWeightPart(w: Tensor, part: WeightPart): Tensor {
+  return part === "w" ? w : kernelCache.get(w, `part:${part}`, () => [weightPart(w, part)])[0];
 }

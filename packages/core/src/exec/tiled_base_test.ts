@@ -27,15 +27,18 @@ Deno.test("tiledBase(): a stack of n overrides run at once equals n separate run
     const a = base.get("a");
     const variants = [a, tf.mul(a, 0), tf.relu(tf.neg(a)), tf.mul(a, 2)];
     const before = tf.memory().numTensors;
-    const { trace, readsInput } = tiledBase(g, base, "a", g.output, variants.length);
-    assert.equal(readsInput, readInput);
-    // Tiled: the shortcut from the stem — not the input (runForward takes it as an argument).
-    assert.equal(tf.memory().numTensors, before + 1);
-    assert.equal(trace.get("stem").shape[0], 4);
-    assert.equal(trace.get("input").shape[0], 1);
-    const input = readsInput ? tf.tile(x, [4, 1, 1, 1]) : x;
+    const tiled = tiledBase(g, base, x, "a", g.output, variants.length);
+    // Tiled: the shortcut from the stem, and the input when the recomputed part reads it.
+    assert.equal(tf.memory().numTensors, before + (readInput ? 2 : 1));
+    assert.equal(tiled.trace.get("stem").shape[0], 4);
+    assert.equal(tiled.input.shape[0], readInput ? 4 : 1);
+    assert.equal(tiled.input === x, !readInput);
     const stacked = tf.concat(variants);
-    const all = runForward(g, input, { overrides: new Map([["a", stacked]]), base: trace, keep: [] });
+    const all = runForward(g, tiled.input, {
+      overrides: new Map([["a", stacked]]),
+      base: tiled.trace,
+      keep: [],
+    });
     const got = await values(all.get(g.output));
     for (const [i, v] of variants.entries()) {
       const one = runForward(g, x, { overrides: new Map([["a", v]]) });
@@ -46,18 +49,15 @@ Deno.test("tiledBase(): a stack of n overrides run at once equals n separate run
       one.dispose();
     }
     all.dispose();
-    trace.dispose();
-    assert.equal(
-      tf.memory().numTensors,
-      before + 1 + (input !== x ? 1 : 0),
-      "dispose releases the tiled copies",
-    );
-    assert.ok(!base.get("stem").isDisposed, "and never the base's own values");
-    tf.dispose([stacked, ...variants.slice(1), ...(input !== x ? [input] : [])]);
+    tiled.dispose();
+    assert.equal(tf.memory().numTensors, before + 1, "dispose releases the tiled copies");
+    assert.ok(!base.get("stem").isDisposed && !x.isDisposed, "and never the base's own values or the input");
+    tf.dispose([stacked, ...variants.slice(1)]);
     // n = 1 copies nothing.
-    const one = tiledBase(g, base, "a", g.output, 1);
+    const one = tiledBase(g, base, x, "a", g.output, 1);
     assert.equal(one.trace.get("stem"), base.get("stem"));
-    one.trace.dispose();
+    assert.equal(one.input, x);
+    one.dispose();
     base.dispose();
     x.dispose();
     g.dispose();
@@ -69,7 +69,9 @@ Deno.test("tiledBase(): a base that did not keep a value the stack reads is a cl
   const g = net(false);
   const x = tf.randomNormal([1, 6, 6, 3], 0, 1, "float32", 5);
   const base = runForward(g, x, { keep: ["a"] });
-  assert.throws(() => tiledBase(g, base, "a", g.output, 2), /lacks node 'stem'.*keep: "all"/);
+  const before = tf.memory().numTensors;
+  assert.throws(() => tiledBase(g, base, x, "a", g.output, 2), /lacks node 'stem'.*keep: "all"/);
+  assert.equal(tf.memory().numTensors, before, "nothing left behind");
   base.dispose();
   x.dispose();
   g.dispose();

@@ -543,10 +543,7 @@ function typedReader(t: TensorProto, typeId: number, n: number, name: string): R
 }
 
 /** How a tensor's values are decoded (see {@link OnnxLazyTensor}). */
-interface Reader {
-  shared: boolean;
-  read(scratch?: ArrayBuffer): OnnxTensor["data"];
-}
+type Reader = Pick<OnnxLazyTensor, "shared" | "read">;
 
 /** Checks a tensor (type, size, external data) and returns it with a decoder of its values. */
 function lazyTensor(t: TensorProto, ctx: ExternalContext, fallbackName = ""): OnnxLazyTensor {

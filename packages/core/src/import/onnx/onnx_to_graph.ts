@@ -31,16 +31,12 @@ export interface ImportOnnxOptions extends ParseOnnxOptions {
   size?: [number, number];
 }
 
-/** Where a constant's typed values come from (an initializer or a Constant node's tensor). */
-interface Source {
-  /**
-   * The values; each call may decode again (lazy initializers cache nothing). With `scratch`, a copy may
-   * land in it (see {@link OnnxLazyTensor.read}).
-   */
-  read(scratch?: ArrayBuffer): OnnxTensor["data"];
-  /** `read()` returns storage others hold (a view on the model bytes, or the parsed model's array). */
-  shared: boolean;
-}
+/**
+ * Where a constant's typed values come from (an initializer or a Constant node's tensor): `read()` may decode
+ * again on each call (lazy initializers cache nothing), and `shared` says its result is storage others hold
+ * (a view on the model bytes, or the parsed model's array).
+ */
+type Source = Pick<OnnxLazyTensor, "read" | "shared">;
 
 /**
  * Constant value during folding: numbers (float64) with dims. Initializers and Constant tensors also keep
